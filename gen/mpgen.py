@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Generates the type-specific C headers of memory_pages from Jinja2 templates.
+
+Bazel runs it through the rules in defs.bzl; users of other build systems run
+it by hand (see README.md). Each subcommand writes one set of headers:
+
+  states    memory_pages/features.h and memory_pages/memory_pages.h: the
+            permission-state types that the build's features allow.
+
+Run `mpgen.py SUBCOMMAND --help` for a subcommand's arguments. The input is
+checked before anything is written; a bad entry stops the run with one line on
+stderr that names it, and exit status 2.
+"""
+
+import argparse
+import os
+import sys
+
+import jinja2
+
+from gencore import GenError, render, write
+
+READ, WRITE, EXEC = 1, 2, 4
+PROT_NAMES = ((READ, "MP__PROT_READ"), (WRITE, "MP__PROT_WRITE"), (EXEC, "MP__PROT_EXEC"))
+
+
+class State:
+    """One permission state: its name suffix and the access it grants."""
+
+    def __init__(self, name, prot, access):
+        self.name = name
+        self.prot = prot
+        self.access = access
+        self.type = "mp_pages_" + name
+        self.readable = bool(prot & READ)
+        self.writable = bool(prot & WRITE)
+        self.executable = bool(prot & EXEC)
+        self.prot_expr = " | ".join(c for bit, c in PROT_NAMES if prot & bit) or "MP__PROT_NONE"
+
+
+def permission_states(allow_exec, deny_xw):
+    """Returns the states a build with these features has, in a fixed order."""
+    states = [
+        State("none", 0, "no access: any read or write faults"),
+        State("r", READ, "read access"),
+        State("rw", READ | WRITE, "read and write access"),
+    ]
+    if allow_exec:
+        states.append(State("rx", READ | EXEC, "read and execute access"))
+        if not deny_xw:
+            states.append(State("rwx", READ | WRITE | EXEC, "read, write and execute access"))
+    return states
+
+
+def add_states_command(sub):
+    p = sub.add_parser("states", help="the permission-state headers")
+    p.add_argument("--allow-exec", action="store_true", help="feature allow_exec")
+    p.add_argument("--deny-xw", action="store_true", help="feature deny_xw")
+    p.add_argument("--features", required=True, help="output: memory_pages/features.h")
+    p.add_argument("--header", required=True, help="output: memory_pages/memory_pages.h")
+    p.set_defaults(run=run_states)
+
+
+def run_states(args):
+    states = permission_states(args.allow_exec, args.deny_xw)
+    features = {
+        "allow_exec": args.allow_exec,
+        "deny_xw": args.deny_xw,
+        "have_rx": any(s.name == "rx" for s in states),
+        "have_rwx": any(s.name == "rwx" for s in states),
+    }
+    write(args.features, render("features.h.j2", features=features))
+    write(args.header, render("memory_pages.h.j2", states=states))
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like the generator's own."""
+
+    def error(self, message):
+        raise GenError(message)
+
+
+def main(argv):
+    parser = Parser(prog="mpgen.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_states_command(sub)
+    try:
+        args = parser.parse_args(argv)
+        args.run(args)
+    except (GenError, OSError, jinja2.TemplateError) as e:
+        print("mpgen.py: error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,109 @@
+/*
+ * The hand-written part of the public interface of memory_pages: statuses,
+ * page facts and the option structs (shared/API.md sections 1 to 3, 5).
+ *
+ * Users include "memory_pages/memory_pages.h", which is generated for the
+ * build's features and includes this header. The declarations under
+ * "Internal" below are the runtime entry points that the generated wrappers
+ * call; they are not part of the contract and may change.
+ */
+#ifndef MEMORY_PAGES_RUNTIME_H
+#define MEMORY_PAGES_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The result of every fallible call. */
+typedef enum mp_status {
+    MP_OK = 0,
+    MP_EINVAL,    /* bad argument: NULL, zero length, offset or index out of range */
+    MP_ENOMEM,    /* the OS refused memory or address space */
+    MP_EOVERFLOW, /* a size computation would overflow size_t */
+    MP_EACCES,  /* the OS refused the permission (SELinux execmem, PaX, W^X policy, Windows ACG) */
+    MP_ESTALE,  /* the handle was consumed, freed, or its pages changed state */
+    MP_ENOTSUP, /* not available on this platform or in this build */
+    MP_EOS      /* any other OS failure; mp_os_error() has the code */
+} mp_status;
+
+/* Returns a short English description of s. Never NULL, also for values
+ * outside the enum. */
+const char *mp_status_str(mp_status s);
+
+/* Returns the errno (or GetLastError() on Windows) behind the last failed
+ * call of this library on the calling thread, or 0 when that failure had no
+ * OS error behind it or no call has failed yet. */
+int mp_os_error(void);
+
+/* Returns the size of a page in bytes, queried from the OS on first use. */
+size_t mp_page_size(void);
+
+/* Returns the granularity of address-space reservations in bytes: 64 KiB on
+ * Windows, the page size elsewhere. */
+size_t mp_alloc_granularity(void);
+
+/* Whether pages should be backed by huge pages. MP_HUGE_TRY is a hint that
+ * the OS may ignore; MP_HUGE_REQUIRE fails unless the OS gives huge pages. */
+typedef enum mp_huge { MP_HUGE_NO = 0, MP_HUGE_TRY, MP_HUGE_REQUIRE } mp_huge;
+
+/* Options for mp_pages_S_new_opts. All zero means the defaults. */
+typedef struct mp_pages_opts {
+    size_t guard_pages_before; /* no-access pages just before the data, outside len */
+    size_t guard_pages_after;  /* no-access pages just after it */
+    mp_huge huge;
+    bool populate; /* pre-fault every page */
+    bool lock;     /* keep in RAM (mlock / VirtualLock) */
+    bool no_dump;  /* leave out of core dumps */
+} mp_pages_opts;
+
+/* Access-pattern hints for mp_pages_S_advise. */
+typedef enum mp_advice {
+    MP_ADVICE_NORMAL = 0,
+    MP_ADVICE_SEQUENTIAL,
+    MP_ADVICE_RANDOM,
+    MP_ADVICE_WILLNEED
+} mp_advice;
+
+/* Options for V_new_opts of a generated PagedVec. All zero means the
+ * defaults. */
+typedef struct mp_vec_opts {
+    size_t capacity;     /* elements to commit up front */
+    size_t max_capacity; /* elements of address space to reserve: growth up to here never moves */
+    mp_huge huge;
+    bool guard; /* a no-access page after the reservation */
+} mp_vec_opts;
+
+/* ------------------------------------------------------------------------
+ * Internal: called by the generated wrappers only.
+ * ------------------------------------------------------------------------ */
+
+/* Access bits of a page range. */
+enum { MP__PROT_NONE = 0, MP__PROT_READ = 1, MP__PROT_WRITE = 2, MP__PROT_EXEC = 4 };
+
+/* A reference to one live page set: the index of its slot in the registry
+ * and the generation the slot had when the reference was made. Every
+ * generated handle type holds exactly one, as its only member. An all-zero
+ * reference is never live. */
+typedef struct mp__ref {
+    uint32_t slot;
+    uint32_t gen;
+} mp__ref;
+
+mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp__ref *out);
+size_t mp__pages_len(const mp__ref *ref, unsigned prot);
+void *mp__pages_data(const mp__ref *ref, unsigned prot);
+mp_status mp__pages_free(mp__ref *ref, unsigned prot);
+mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp__ref *to);
+mp_status mp__pages_advise(const mp__ref *ref, unsigned prot, size_t offset, size_t len,
+                           mp_advice advice);
+mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMORY_PAGES_RUNTIME_H */

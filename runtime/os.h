@@ -1,0 +1,85 @@
+/*
+ * The OS contract: everything memory_pages asks of the kernel, in one table.
+ *
+ * One file per platform implements it (os_posix.c, os_windows.c); the build
+ * compiles exactly one of them, so no other file tests the platform.
+ *
+ * Invariants shared by every implementation:
+ *  - Addresses and sizes are multiples of mp__os_page_size(), except where a
+ *    function says otherwise, and sizes are never zero. A reservation starts
+ *    at a multiple of mp__os_granularity().
+ *  - A range passed to any function other than reserve lies inside one live
+ *    reservation. release takes exactly the base and size that reserve gave.
+ *  - `prot` is a combination of the MP__PROT_* bits of runtime.h. Write and
+ *    execute together reach this layer only in builds that allow them; the
+ *    callers check, the OS layer does not second-guess.
+ *  - Every function returns MP_OK or the status that best names the failure,
+ *    and records the OS's own error code with mp__fail_os() so that
+ *    mp_os_error() can report it. A failed call changes nothing the caller
+ *    can observe, as far as the OS allows: a range that could not be
+ *    committed or protected keeps its old access.
+ *  - Nothing here prints, aborts or raises a signal.
+ *
+ * The calls go through the writable table mp__os, so that tests can make any
+ * of them fail on purpose (as SQLite's aSyscall[] does). Library code never
+ * calls a platform function directly.
+ */
+#ifndef MEMORY_PAGES_RUNTIME_OS_H
+#define MEMORY_PAGES_RUNTIME_OS_H
+
+#include "memory_pages/runtime.h"
+
+/* Flags for reserve. */
+enum {
+    /* Back the reservation with huge pages of mp__os_huge_page_size(), or
+     * fail: the size is a multiple of that huge page size. */
+    MP__OS_HUGE = 1,
+    /* The range may become executable later (macOS needs MAP_JIT for it). */
+    MP__OS_EXECUTABLE = 2
+};
+
+typedef struct mp__os_api {
+    /* Reserves size bytes of address space with no access and no memory
+     * committed behind it; *out receives the base. */
+    mp_status (*reserve)(size_t size, unsigned flags, void **out);
+    /* Gives a whole reservation back. */
+    mp_status (*release)(void *base, size_t size);
+    /* Backs a reserved range with memory that reads as zeros, accessible as
+     * prot. Memory may be charged now and appear on first touch. */
+    mp_status (*commit)(void *addr, size_t size, unsigned prot);
+    /* Returns the memory of a committed range to the OS; the range goes back
+     * to reserved, with no access. */
+    mp_status (*decommit)(void *addr, size_t size);
+    /* Changes the access of a committed range. */
+    mp_status (*protect)(void *addr, size_t size, unsigned prot);
+    /* Returns the memory of a committed range to the OS while it stays
+     * accessible as prot (its current access); it reads as zeros after. */
+    mp_status (*discard)(void *addr, size_t size, unsigned prot);
+    /* Passes an access-pattern hint; platforms without one succeed. */
+    mp_status (*advise)(void *addr, size_t size, mp_advice advice);
+    /* Asks for transparent huge pages; a hint, platforms without one succeed. */
+    mp_status (*huge_hint)(void *addr, size_t size);
+    /* Faults in every page of a committed, writable range. */
+    mp_status (*populate)(void *addr, size_t size);
+    /* Keeps a committed range resident in RAM until it is released. */
+    mp_status (*lock)(void *addr, size_t size);
+    /* Leaves a range out of core dumps; MP_ENOTSUP where the OS cannot. */
+    mp_status (*no_dump)(void *addr, size_t size);
+    /* Makes the instruction cache coherent with the data written to a
+     * range. Cannot fail. */
+    void (*flush_icache)(void *addr, size_t size);
+} mp__os_api;
+
+/* The table in use. Tests may replace entries and must restore them. */
+extern mp__os_api mp__os;
+
+/* The platform's own implementations, for tests that wrap them. */
+extern const mp__os_api mp__os_native;
+
+/* Page facts, queried from the OS once and then cached. The huge page size
+ * is 0 where the platform has no explicit huge pages. */
+size_t mp__os_page_size(void);
+size_t mp__os_granularity(void);
+size_t mp__os_huge_page_size(void);
+
+#endif /* MEMORY_PAGES_RUNTIME_OS_H */
