@@ -1,0 +1,253 @@
+/*
+ * The OS contract of os.h for Windows: VirtualAlloc, VirtualProtect,
+ * VirtualFree, VirtualLock, FlushInstructionCache.
+ *
+ * Windows separates the two steps that os.h names: MEM_RESERVE takes address
+ * space only (no access, no commit charge), MEM_COMMIT backs a reserved range
+ * with memory that reads as zeros and charges it against the commit limit,
+ * and MEM_DECOMMIT gives that memory back while the range stays reserved.
+ * Reserved pages fault on any access, exactly as PAGE_NOACCESS pages do, so
+ * guard pages are simply left reserved and cost no commit charge.
+ *
+ * Reservations start at multiples of the allocation granularity (64 KiB on
+ * every current Windows), which mp__os_granularity() reports; protections
+ * and commits work on whole pages.
+ *
+ * Decisions where Windows has no exact match for the contract:
+ *  - discard: MEM_RESET keeps the old contents until the system reuses the
+ *    memory, so it cannot promise zeros. Discard decommits the range, which
+ *    frees the memory, and commits it again, which gives fresh zero pages.
+ *  - Huge pages: MEM_LARGE_PAGES memory is reserved and committed in one
+ *    step, is always read-write and cannot be decommitted, and it needs
+ *    SeLockMemoryPrivilege enabled in the process token, which a library
+ *    should not turn on behind its caller's back. Page sets need no-access
+ *    guards, protection changes and decommit, so this layer reports no huge
+ *    page size: MP_HUGE_REQUIRE fails with MP_ENOTSUP. MP_HUGE_TRY is a hint
+ *    that Windows has no equivalent for (it has no transparent huge pages),
+ *    so it succeeds and changes nothing.
+ *  - no_dump: Windows has no per-range switch that keeps memory out of every
+ *    kind of dump (WerRegisterExcludedMemoryBlock covers Windows Error
+ *    Reporting only, for a handful of blocks), so it gives MP_ENOTSUP.
+ *  - advise: MP_ADVICE_WILLNEED prefetches with PrefetchVirtualMemory where
+ *    the system has it (Windows 8 and later); the other advice values have no
+ *    Windows counterpart and succeed as the hints they are.
+ *
+ * Executable memory needs no special reservation here (MP__OS_EXECUTABLE is
+ * ignored). A process running under Arbitrary Code Guard refuses every
+ * executable protection with ERROR_DYNAMIC_CODE_BLOCKED, reported as
+ * MP_EACCES.
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include <stdatomic.h>
+
+#include "runtime/os.h"
+#include "runtime/status.h"
+
+/* Arbitrary Code Guard's refusal of executable memory; older mingw-w64
+ * headers do not name it. */
+#ifndef ERROR_DYNAMIC_CODE_BLOCKED
+#define ERROR_DYNAMIC_CODE_BLOCKED 1655L
+#endif
+
+/* Reports GetLastError() as the failure of the current call, choosing the
+ * status from it: out of memory or commit, refused permission, unsupported,
+ * or some other OS failure. */
+static mp_status fail_last_error(void) {
+    DWORD err = GetLastError();
+    mp_status s;
+    switch (err) {
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_COMMITMENT_MINIMUM:
+    case ERROR_PAGEFILE_QUOTA:
+    case ERROR_WORKING_SET_QUOTA:
+    case ERROR_NO_SYSTEM_RESOURCES:
+        s = MP_ENOMEM;
+        break;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_DYNAMIC_CODE_BLOCKED:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        s = MP_EACCES;
+        break;
+    case ERROR_NOT_SUPPORTED:
+    case ERROR_CALL_NOT_IMPLEMENTED:
+        s = MP_ENOTSUP;
+        break;
+    default:
+        s = MP_EOS;
+        break;
+    }
+    return mp__fail_os(s, (int)err);
+}
+
+/* The page protection constant for a combination of MP__PROT_* bits.
+ * Windows has no write-only pages, so write always comes with read. */
+static DWORD win_prot(unsigned prot) {
+    bool write = (prot & MP__PROT_WRITE) != 0;
+    bool read = write || (prot & MP__PROT_READ) != 0;
+    if (prot & MP__PROT_EXEC) {
+        return write ? PAGE_EXECUTE_READWRITE : read ? PAGE_EXECUTE_READ : PAGE_EXECUTE;
+    }
+    return write ? PAGE_READWRITE : read ? PAGE_READONLY : PAGE_NOACCESS;
+}
+
+static mp_status win_reserve(size_t size, unsigned flags, void **out) {
+    /* No huge page size is reported (see the top of this file), so callers
+     * never ask for huge pages; refuse rather than hand out small ones. */
+    if (flags & MP__OS_HUGE) return mp__fail(MP_ENOTSUP);
+    void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    if (p == NULL) return fail_last_error();
+    *out = p;
+    return MP_OK;
+}
+
+static mp_status win_release(void *base, size_t size) {
+    /* MEM_RELEASE frees the whole reservation made at base and requires a
+     * size of zero; it decommits whatever is still committed. */
+    (void)size;
+    return VirtualFree(base, 0, MEM_RELEASE) ? MP_OK : fail_last_error();
+}
+
+static mp_status win_commit(void *addr, size_t size, unsigned prot) {
+    return VirtualAlloc(addr, size, MEM_COMMIT, win_prot(prot)) != NULL ? MP_OK : fail_last_error();
+}
+
+static mp_status win_decommit(void *addr, size_t size) {
+    return VirtualFree(addr, size, MEM_DECOMMIT) ? MP_OK : fail_last_error();
+}
+
+static mp_status win_protect(void *addr, size_t size, unsigned prot) {
+    DWORD old;
+    return VirtualProtect(addr, size, win_prot(prot), &old) ? MP_OK : fail_last_error();
+}
+
+static mp_status win_discard(void *addr, size_t size, unsigned prot) {
+    /* Decommitting cannot fail on a committed range inside a reservation.
+     * Committing again can, if other processes took the commit charge just
+     * given back; the range is then left reserved, with no access, so the
+     * old contents can never be read again, and the caller gets MP_ENOMEM. */
+    if (!VirtualFree(addr, size, MEM_DECOMMIT)) return fail_last_error();
+    return win_commit(addr, size, prot);
+}
+
+/* PrefetchVirtualMemory, looked up at run time so that the library still
+ * loads on systems older than Windows 8. */
+typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
+
+/* Returns PrefetchVirtualMemory, or NULL where kernel32 lacks it. Threads
+ * that race on the first call find the same value, so a relaxed cache is
+ * enough. */
+static prefetch_fn find_prefetch(void) {
+    static _Atomic(prefetch_fn) cached;
+    static atomic_bool known;
+    if (!atomic_load_explicit(&known, memory_order_acquire)) {
+        prefetch_fn fn = NULL;
+        HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
+        if (kernel32 != NULL) {
+            /* FARPROC is a generic function pointer; going through void (*)(void)
+             * tells the compiler the conversion is intended. */
+            fn = (prefetch_fn)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
+        }
+        atomic_store_explicit(&cached, fn, memory_order_relaxed);
+        atomic_store_explicit(&known, true, memory_order_release);
+    }
+    return atomic_load_explicit(&cached, memory_order_relaxed);
+}
+
+static mp_status win_advise(void *addr, size_t size, mp_advice advice) {
+    if (advice != MP_ADVICE_WILLNEED) return MP_OK;
+    prefetch_fn prefetch = find_prefetch();
+    if (prefetch == NULL) return MP_OK;
+    WIN32_MEMORY_RANGE_ENTRY range = {.VirtualAddress = addr, .NumberOfBytes = size};
+    if (prefetch(GetCurrentProcess(), 1, &range, 0)) return MP_OK;
+    /* A system that has the entry point but not the feature behind it
+     * (as some compatibility layers do) simply ignores the hint. */
+    DWORD err = GetLastError();
+    if (err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) return MP_OK;
+    return fail_last_error();
+}
+
+static mp_status win_huge_hint(void *addr, size_t size) {
+    /* Windows has no transparent huge pages to ask for. */
+    (void)addr;
+    (void)size;
+    return MP_OK;
+}
+
+static mp_status win_populate(void *addr, size_t size) {
+    /* Committed pages are demand-zero until touched: writing each page makes
+     * the system back it now. The range is writable, as os.h requires. */
+    size_t page = mp__os_page_size();
+    for (size_t off = 0; off < size; off += page) {
+        volatile unsigned char *b = (volatile unsigned char *)addr + off;
+        *b = *b;
+    }
+    return MP_OK;
+}
+
+static mp_status win_lock(void *addr, size_t size) {
+    /* VirtualLock fails with ERROR_WORKING_SET_QUOTA (MP_ENOMEM) once the
+     * locked pages would exceed the process's minimum working set; raising
+     * that limit is the application's decision, not the library's. */
+    return VirtualLock(addr, size) ? MP_OK : fail_last_error();
+}
+
+static mp_status win_no_dump(void *addr, size_t size) {
+    (void)addr;
+    (void)size;
+    return mp__fail(MP_ENOTSUP);
+}
+
+static void win_flush_icache(void *addr, size_t size) {
+    /* On the current process this only fails for a bad range, which the
+     * callers never pass; there is nothing to report then. */
+    (void)FlushInstructionCache(GetCurrentProcess(), addr, size);
+}
+
+#define WINDOWS_API                                                                                \
+    {                                                                                              \
+        .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
+        .decommit = win_decommit, .protect = win_protect, .discard = win_discard,                  \
+        .advise = win_advise, .huge_hint = win_huge_hint, .populate = win_populate,                \
+        .lock = win_lock, .no_dump = win_no_dump, .flush_icache = win_flush_icache,                \
+    }
+
+const mp__os_api mp__os_native = WINDOWS_API;
+mp__os_api mp__os = WINDOWS_API;
+
+/* Reads the page size and the allocation granularity from GetSystemInfo
+ * once; threads that race on the first call store the same values. */
+static void system_info(size_t *page, size_t *granularity) {
+    static atomic_size_t cached_page, cached_granularity;
+    size_t p = atomic_load_explicit(&cached_page, memory_order_acquire);
+    if (p == 0) {
+        SYSTEM_INFO info;
+        GetSystemInfo(&info);
+        atomic_store_explicit(&cached_granularity, info.dwAllocationGranularity,
+                              memory_order_relaxed);
+        p = info.dwPageSize;
+        atomic_store_explicit(&cached_page, p, memory_order_release);
+    }
+    *page = p;
+    *granularity = atomic_load_explicit(&cached_granularity, memory_order_relaxed);
+}
+
+size_t mp__os_page_size(void) {
+    size_t page, granularity;
+    system_info(&page, &granularity);
+    return page;
+}
+
+size_t mp__os_granularity(void) {
+    size_t page, granularity;
+    system_info(&page, &granularity);
+    return granularity;
+}
+
+size_t mp__os_huge_page_size(void) {
+    /* See the top of this file: large pages cannot serve page sets. */
+    return 0;
+}
