@@ -78,6 +78,39 @@ typedef struct mp_vec_opts {
 } mp_vec_opts;
 
 /* ------------------------------------------------------------------------
+ * JIT capability probe (docs/jit.md).
+ * ------------------------------------------------------------------------ */
+
+/* How one way of making code executable fared in this process. */
+typedef struct mp_jit_way {
+    bool works;       /* code written this way ran and returned what it should */
+    mp_status status; /* MP_OK if it works; else why not: MP_ENOTSUP when this build does not
+                         allow the way, MP_EACCES when the OS refused the permission, ... */
+    int os_error;     /* the errno or GetLastError() behind status, 0 if none */
+} mp_jit_way;
+
+/* What mp_jit_probe found. */
+typedef struct mp_jit_caps {
+    /* Write code into mp_pages_rw, move the pages into mp_pages_rx, run it.
+     * Needs allow_exec. */
+    mp_jit_way write_then_exec;
+    /* Write code into mp_pages_rwx and run it there, without a transition.
+     * Needs allow_exec and deny_xw=false. */
+    mp_jit_way write_and_exec;
+    /* Whether the probe ran code. It does on x86 and AArch64; elsewhere it
+     * knows no machine code, and a way "works" when the OS granted the
+     * permissions. */
+    bool ran_code;
+} mp_jit_caps;
+
+/* Finds out which ways of making code executable work in this process, and
+ * why the others do not, by trying each on one page: see mp_jit_caps.
+ * Returns MP_EINVAL if out is NULL; otherwise MP_OK with the findings in
+ * *out, also when no way works. Takes a few system calls; never prints or
+ * faults. */
+mp_status mp_jit_probe(mp_jit_caps *out);
+
+/* ------------------------------------------------------------------------
  * Internal: called by the generated wrappers only.
  * ------------------------------------------------------------------------ */
 
@@ -101,6 +134,36 @@ mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp
 mp_status mp__pages_advise(const mp__ref *ref, unsigned prot, size_t offset, size_t len,
                            mp_advice advice);
 mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t len);
+
+/* A checked reference to a function in executable pages, the only member
+ * of every generated function-reference type (runtime/fn_ref.c explains why
+ * the inline check below is sound). `gen` points at the generation counter
+ * of the pages' slot, which is never freed; `expected` is the generation the
+ * pages had when the reference was made, odd and so never 0. An all-zero
+ * reference is never live. */
+typedef struct mp__fn_ref {
+    const uint32_t *gen;
+    uint32_t expected;
+    void (*code)(void);
+} mp__fn_ref;
+
+/* Makes *out refer to the byte at offset of the live pages `pages`, which
+ * must have the access prot. MP_EINVAL for NULL or offset >= len,
+ * MP_ESTALE for a stale handle. */
+mp_status mp__fn_ref_from(const mp__ref *pages, unsigned prot, size_t offset, mp__fn_ref *out);
+
+/* Records a failure of a generated call with no OS error behind it and
+ * returns s. */
+mp_status mp__fn_ref_fail(mp_status s);
+
+/* Whether the pages f refers to are still in the state, and the same
+ * allocation, they were in when f was made. Safe from any thread: it reads
+ * only the generation counter, atomically, with acquire order, so a thread
+ * that sees the reference live also sees the code written before the pages
+ * became executable. */
+static inline bool mp__fn_ref_live(const mp__fn_ref *f) {
+    return f->gen != NULL && __atomic_load_n(f->gen, __ATOMIC_ACQUIRE) == f->expected;
+}
 
 #ifdef __cplusplus
 }
