@@ -29,6 +29,10 @@
 
 #include "memory_pages/runtime.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Flags for reserve. */
 enum {
     /* Back the reservation with huge pages of mp__os_huge_page_size(), or
@@ -52,6 +56,13 @@ typedef struct mp__os_api {
     mp_status (*decommit)(void *addr, size_t size);
     /* Changes the access of a committed range. */
     mp_status (*protect)(void *addr, size_t size, unsigned prot);
+    /* Moves the pages of the committed range [from, from + size), with their
+     * contents and access, to [to, to + size), a range of another
+     * reservation that is reserved with no access, without copying. The
+     * range at from stays inside its reservation, with no memory behind it,
+     * until that is released. MP_ENOTSUP where the OS cannot move pages (the
+     * caller copies instead); on any failure nothing has moved. */
+    mp_status (*remap)(void *from, size_t size, void *to);
     /* Returns the memory of a committed range to the OS while it stays
      * accessible as prot (its current access); it reads as zeros after. */
     mp_status (*discard)(void *addr, size_t size, unsigned prot);
@@ -81,5 +92,9 @@ extern const mp__os_api mp__os_native;
 size_t mp__os_page_size(void);
 size_t mp__os_granularity(void);
 size_t mp__os_huge_page_size(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MEMORY_PAGES_RUNTIME_OS_H */

@@ -24,6 +24,10 @@
 
 #include "memory_pages/runtime.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct mp__slot {
     atomic_uint_least32_t gen; /* odd while live */
     uint32_t next_free;        /* free-list link, guarded by the registry lock */
@@ -74,5 +78,9 @@ bool mp__slot_can_renew(const mp__slot *slot);
 /* Ends the life of a live slot: every reference to it is stale from now on,
  * and the slot is reused later unless its generations are used up. */
 void mp__registry_free(mp__slot *slot, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MEMORY_PAGES_RUNTIME_REGISTRY_H */

@@ -1,0 +1,106 @@
+/* The counting wrappers of fault_injection.h. Single-threaded tests only. */
+#include "tests/internals/fault_injection.h"
+
+#include "runtime/os.h"
+#include "runtime/status.h"
+
+static unsigned countdown;
+static mp_status fault_status;
+static int fault_os_error;
+static const char *fired;
+
+/* Counts one call of the entry name and says whether it must fail. */
+static bool hit(const char *name) {
+    if (countdown == 0 || --countdown != 0) return false;
+    fired = name;
+    return true;
+}
+
+#define FAIL_IF_HIT(name)                                                                          \
+    if (hit(#name)) return mp__fail_os(fault_status, fault_os_error)
+
+static mp_status reserve(size_t size, unsigned flags, void **out) {
+    FAIL_IF_HIT(reserve);
+    return mp__os_native.reserve(size, flags, out);
+}
+
+static mp_status release(void *base, size_t size) {
+    FAIL_IF_HIT(release);
+    return mp__os_native.release(base, size);
+}
+
+static mp_status commit(void *addr, size_t size, unsigned prot) {
+    FAIL_IF_HIT(commit);
+    return mp__os_native.commit(addr, size, prot);
+}
+
+static mp_status decommit(void *addr, size_t size) {
+    FAIL_IF_HIT(decommit);
+    return mp__os_native.decommit(addr, size);
+}
+
+static mp_status protect(void *addr, size_t size, unsigned prot) {
+    FAIL_IF_HIT(protect);
+    return mp__os_native.protect(addr, size, prot);
+}
+
+static mp_status discard(void *addr, size_t size, unsigned prot) {
+    FAIL_IF_HIT(discard);
+    return mp__os_native.discard(addr, size, prot);
+}
+
+static mp_status advise(void *addr, size_t size, mp_advice advice) {
+    FAIL_IF_HIT(advise);
+    return mp__os_native.advise(addr, size, advice);
+}
+
+static mp_status huge_hint(void *addr, size_t size) {
+    FAIL_IF_HIT(huge_hint);
+    return mp__os_native.huge_hint(addr, size);
+}
+
+static mp_status populate(void *addr, size_t size) {
+    FAIL_IF_HIT(populate);
+    return mp__os_native.populate(addr, size);
+}
+
+static mp_status lock(void *addr, size_t size) {
+    FAIL_IF_HIT(lock);
+    return mp__os_native.lock(addr, size);
+}
+
+static mp_status no_dump(void *addr, size_t size) {
+    FAIL_IF_HIT(no_dump);
+    return mp__os_native.no_dump(addr, size);
+}
+
+static const mp__os_api faulty = {
+    .reserve = reserve,
+    .release = release,
+    .commit = commit,
+    .decommit = decommit,
+    .protect = protect,
+    .discard = discard,
+    .advise = advise,
+    .huge_hint = huge_hint,
+    .populate = populate,
+    .lock = lock,
+    .no_dump = no_dump,
+};
+
+void fault_arm(unsigned nth, mp_status status, int os_error) {
+    countdown = nth;
+    fault_status = status;
+    fault_os_error = os_error;
+    fired = NULL;
+    mp__os = faulty;
+    mp__os.flush_icache = mp__os_native.flush_icache;
+}
+
+void fault_disarm(void) {
+    mp__os = mp__os_native;
+}
+
+const char *fault_fired(void) {
+    return fired;
+}
