@@ -6,6 +6,8 @@ it by hand (see README.md). Each subcommand writes one set of headers:
 
   states    memory_pages/features.h and memory_pages/memory_pages.h: the
             permission-state types that the build's features allow.
+  fnref     one header of typed function references, from --signature
+            NAME="RET(ARG, ...)" entries (templates/fn_ref.h.j2).
 
 Run `mpgen.py SUBCOMMAND --help` for a subcommand's arguments. The input is
 checked before anything is written; a bad entry stops the run with one line on
@@ -18,6 +20,7 @@ import sys
 
 import jinja2
 
+from fn_ref import add_fnref_command
 from gencore import GenError, render, write
 
 READ, WRITE, EXEC = 1, 2, 4
@@ -84,6 +87,7 @@ def main(argv):
     parser = Parser(prog="mpgen.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_states_command(sub)
+    add_fnref_command(sub)
     try:
         args = parser.parse_args(argv)
         args.run(args)
