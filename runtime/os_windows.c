@@ -124,6 +124,15 @@ static mp_status win_protect(void *addr, size_t size, unsigned prot) {
     return VirtualProtect(addr, size, win_prot(prot), &old) ? MP_OK : fail_last_error();
 }
 
+static mp_status win_remap(void *from, size_t size, void *to) {
+    /* Windows cannot move committed private pages to another address (it
+     * has no mremap), so the caller copies. */
+    (void)from;
+    (void)size;
+    (void)to;
+    return mp__fail(MP_ENOTSUP);
+}
+
 static mp_status win_discard(void *addr, size_t size, unsigned prot) {
     /* Decommitting cannot fail on a committed range inside a reservation.
      * Committing again can, if other processes took the commit charge just
@@ -210,9 +219,10 @@ static void win_flush_icache(void *addr, size_t size) {
 #define WINDOWS_API                                                                                \
     {                                                                                              \
         .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
-        .decommit = win_decommit, .protect = win_protect, .discard = win_discard,                  \
-        .advise = win_advise, .huge_hint = win_huge_hint, .populate = win_populate,                \
-        .lock = win_lock, .no_dump = win_no_dump, .flush_icache = win_flush_icache,                \
+        .decommit = win_decommit, .protect = win_protect, .remap = win_remap,                      \
+        .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
+        .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
+        .flush_icache = win_flush_icache,                                                          \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;
