@@ -6,6 +6,8 @@ it by hand (see README.md). Each subcommand writes one set of headers:
 
   states    memory_pages/features.h and memory_pages/memory_pages.h: the
             permission-state types that the build's features allow.
+  vec       one header of PagedVec types, a vector and its frozen form for
+            each --vector NAME=TYPE (gen/paged_vec.py).
   fnref     one header of typed function references, from --signature
             NAME="RET(ARG, ...)" entries (templates/fn_ref.h.j2).
 
@@ -22,6 +24,7 @@ import jinja2
 
 from fn_ref import add_fnref_command
 from gencore import GenError, render, write
+from paged_vec import add_vec_command
 
 READ, WRITE, EXEC = 1, 2, 4
 PROT_NAMES = ((READ, "MP__PROT_READ"), (WRITE, "MP__PROT_WRITE"), (EXEC, "MP__PROT_EXEC"))
@@ -87,6 +90,7 @@ def main(argv):
     parser = Parser(prog="mpgen.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_states_command(sub)
+    add_vec_command(sub)
     add_fnref_command(sub)
     try:
         args = parser.parse_args(argv)

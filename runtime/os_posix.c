@@ -33,6 +33,11 @@
 #define MAP_ANONYMOUS MAP_ANON
 #endif
 
+/* The Linux value, for C libraries older than the flag (Linux 5.7). */
+#if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
+#define MREMAP_DONTUNMAP 4
+#endif
+
 /* Reports errno as the failure of the current call, choosing the status
  * from it: out of memory, refused permission, or some other OS failure. */
 static mp_status fail_errno(void) {
@@ -113,6 +118,25 @@ static mp_status posix_decommit(void *addr, size_t size) {
      * is still freed when the reservation is released. */
     (void)madvise(addr, size, MADV_DONTNEED);
     return MP_OK;
+}
+
+static mp_status posix_remap(void *from, size_t size, void *to) {
+#if defined(__linux__) && defined(MREMAP_FIXED)
+    /* MREMAP_DONTUNMAP (Linux 5.7) leaves the old range mapped, empty, so
+     * that no other mapping can take its place before the old reservation is
+     * released as a whole. Older kernels refuse the flag with EINVAL, and
+     * kernels before 6.17 refuse with EFAULT a range that spans several
+     * mappings (as it does after an earlier move): the caller copies then. */
+    void *p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+    if (p != MAP_FAILED) return MP_OK;
+    if (errno == EINVAL || errno == EFAULT) return mp__fail_os(MP_ENOTSUP, errno);
+    return fail_errno();
+#else
+    (void)from;
+    (void)size;
+    (void)to;
+    return mp__fail(MP_ENOTSUP);
+#endif
 }
 
 static mp_status posix_discard(void *addr, size_t size, unsigned prot) {
@@ -202,9 +226,10 @@ static void posix_flush_icache(void *addr, size_t size) {
 #define POSIX_API                                                                                  \
     {                                                                                              \
         .reserve = posix_reserve, .release = posix_release, .commit = posix_protect,               \
-        .decommit = posix_decommit, .protect = posix_protect, .discard = posix_discard,            \
-        .advise = posix_advise, .huge_hint = posix_huge_hint, .populate = posix_populate,          \
-        .lock = posix_lock, .no_dump = posix_no_dump, .flush_icache = posix_flush_icache,          \
+        .decommit = posix_decommit, .protect = posix_protect, .remap = posix_remap,                \
+        .discard = posix_discard, .advise = posix_advise, .huge_hint = posix_huge_hint,            \
+        .populate = posix_populate, .lock = posix_lock, .no_dump = posix_no_dump,                  \
+        .flush_icache = posix_flush_icache,                                                        \
     }
 
 const mp__os_api mp__os_native = POSIX_API;

@@ -165,6 +165,45 @@ static inline bool mp__fn_ref_live(const mp__fn_ref *f) {
     return f->gen != NULL && __atomic_load_n(f->gen, __ATOMIC_ACQUIRE) == f->expected;
 }
 
+/* ---- PagedVec: the untyped vector core (runtime/vec.c) ----
+ *
+ * Every generated vector type V and its frozen form V_frozen hold one
+ * mp__vec as their only member; the generated functions pass it with
+ * sizeof(T), the element size, which is never 0. The generated header reads
+ * data, len and cap directly on its fast paths (push, pop, at); everything
+ * else goes through the functions below. */
+typedef struct mp__vec {
+    unsigned char *data; /* first element; NULL while nothing is reserved */
+    size_t len;          /* elements in use */
+    size_t cap;          /* elements that fit in the committed bytes */
+    size_t committed;    /* accessible bytes from data on, whole commit units */
+    size_t reserved;     /* bytes of address space from data on, guard excluded */
+    size_t keep;         /* committed bytes that clear leaves in place */
+    mp__ref ref;         /* registry slot of the reservation; all zero while there is none */
+    mp_huge huge;        /* the huge-page option the vector was made with */
+    bool guard;          /* a no-access guard follows the reservation */
+} mp__vec;
+
+mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
+mp_status mp__vec_push(mp__vec *v, const void *x, size_t size);
+mp_status mp__vec_pop(mp__vec *v, void *out, size_t size);
+mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size);
+mp_status mp__vec_remove(mp__vec *v, size_t i, void *out, size_t size);
+mp_status mp__vec_swap_remove(mp__vec *v, size_t i, void *out, size_t size);
+mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size);
+mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size);
+mp_status mp__vec_truncate(mp__vec *v, size_t n);
+mp_status mp__vec_clear(mp__vec *v, size_t size);
+mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size);
+mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size);
+mp_status mp__vec_freeze(mp__vec *v, mp__vec *out);
+mp_status mp__vec_free(mp__vec *v);
+size_t mp__vec_frozen_len(const mp__vec *f);
+const void *mp__vec_frozen_data(const mp__vec *f);
+const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size);
+mp_status mp__vec_frozen_free(mp__vec *f);
+mp_status mp__vec_thaw(mp__vec *f, mp__vec *out);
+
 #ifdef __cplusplus
 }
 #endif

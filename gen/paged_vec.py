@@ -1,0 +1,176 @@
+"""The `vec` subcommand of mpgen.py: PagedVec types (shared/API.md section 5).
+
+    mpgen.py vec --out geometry_vecs.h --vector point_vec='struct point' \\
+        --vector u32_vec=uint32_t --include geometry/point.h
+
+writes one header with, for each vector V of element type T, the types V and
+V_frozen and their functions: thin static inline wrappers over the untyped
+vector core of the runtime (runtime/vec.c).
+"""
+
+import hashlib
+import os
+import re
+
+from gencore import C_KEYWORDS, GenError, check_type_name, parse_assignment, render, write
+
+# The generated functions of a vector V are V_<name> for these names, and
+# those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
+FUNCTIONS = (
+    "new with_capacity new_opts len capacity data data_mut at at_mut push pop insert remove "
+    "swap_remove extend resize truncate clear reserve shrink_to_fit freeze free"
+).split()
+FROZEN_FUNCTIONS = "len data at free thaw".split()
+
+# Keywords that may name an element type, and the qualifiers that may appear
+# in one only to the left of a '*' (they qualify what a pointer points to:
+# the elements themselves must be writable).
+TYPE_KEYWORDS = frozenset(
+    "struct union enum signed unsigned char short int long float double _Bool bool void _Complex".split()
+)
+QUALIFIERS = frozenset("const volatile restrict _Atomic".split())
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\*))")
+
+
+class Vector:
+    """One vector type to generate: its name and C element type."""
+
+    def __init__(self, name, type_):
+        self.name = name
+        self.type = type_
+
+    def generated_names(self):
+        """Every identifier the header defines for this vector."""
+        frozen = self.name + "_frozen"
+        return (
+            [self.name, frozen]
+            + ["%s_%s" % (self.name, f) for f in FUNCTIONS]
+            + ["%s_%s" % (frozen, f) for f in FROZEN_FUNCTIONS]
+        )
+
+
+def check_element_type(name, text):
+    """Checks that text names a complete, writable C object type that fits in
+    `T x;` and `T *p;`, and returns it with its spaces normalised.
+
+    Accepted: identifiers and keywords of a type name, then any number of
+    '*'. Arrays, function types and anything else need a typedef first.
+    """
+    tokens = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise GenError(
+                "vector %r: element type %r is not a type name this generator accepts "
+                "(identifiers, keywords and '*' only; use a typedef for arrays and functions)"
+                % (name, text)
+            )
+        tokens.append(m.group(1) or m.group(2))
+        pos = m.end()
+    words = [t for t in tokens if t != "*"]
+    if not words:
+        raise GenError("vector %r: element type %r names no type" % (name, text))
+    stars = tokens.index("*") if "*" in tokens else len(tokens)
+    if any(t != "*" for t in tokens[stars:]):
+        raise GenError(
+            "vector %r: element type %r has a word after '*' (elements must be writable, "
+            "and that is all a word there could say)" % (name, text)
+        )
+    base = tokens[:stars]
+    for word in base:
+        if word in QUALIFIERS:
+            if stars == len(tokens):
+                raise GenError(
+                    "vector %r: element type %r is %s: a vector writes its elements"
+                    % (name, text, word)
+                )
+        elif word in C_KEYWORDS and word not in TYPE_KEYWORDS:
+            raise GenError("vector %r: element type %r contains the keyword %r" % (name, text, word))
+    plain = [w for w in base if w not in QUALIFIERS]
+    for i, word in enumerate(plain):
+        if word in ("struct", "union", "enum"):
+            tag = plain[i + 1] if i + 1 < len(plain) else None
+            if tag is None or tag in C_KEYWORDS:
+                raise GenError("vector %r: element type %r has %s without a tag" % (name, text, word))
+    if plain == ["void"] and stars == len(tokens):
+        raise GenError("vector %r: element type 'void' has no size" % name)
+    out = " ".join(base)
+    if stars < len(tokens):
+        out += " " + "".join(tokens[stars:])
+    return out
+
+
+def check_include(path):
+    """Checks that path can go between the quotes of an #include."""
+    if not path or any(c in path for c in '"\n\r\\') or path.startswith("<"):
+        raise GenError("include %r cannot be written as #include \"...\"" % path)
+    return path
+
+
+def parse_vectors(entries):
+    """Parses and checks NAME=TYPE entries; returns the vectors sorted by name."""
+    taken = set()
+    vectors = []
+    for entry in entries:
+        name, type_ = parse_assignment("vector", entry)
+        check_type_name("vector", name, taken)
+        vectors.append(Vector(name, check_element_type(name, type_)))
+    # A vector's generated names must not meet another's: x_frozen is both a
+    # vector of its own and the frozen form of x, x_len a vector and a function.
+    owner = {}
+    for v in sorted(vectors, key=lambda v: v.name):
+        for generated in v.generated_names():
+            other = owner.get(generated)
+            if other is not None and other != v.name:
+                raise GenError(
+                    "vector %r generates %r, which vector %r also generates" % (v.name, generated, other)
+                )
+            owner[generated] = v.name
+    return sorted(vectors, key=lambda v: v.name)
+
+
+def include_guard(out, vectors):
+    """A guard unique to the output's file name and its vectors, so that two
+    headers of the same name in different packages can meet in one file."""
+    stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.basename(out)).upper()
+    digest = hashlib.sha1(
+        "\n".join("%s=%s" % (v.name, v.type) for v in vectors).encode("utf-8")
+    ).hexdigest()[:8]
+    return "MPGEN_VEC_%s_%s" % (stem, digest.upper())
+
+
+def add_vec_command(sub):
+    p = sub.add_parser("vec", help="PagedVec types, one per --vector")
+    p.add_argument("--out", required=True, help="output: the header to write")
+    p.add_argument(
+        "--vector",
+        action="append",
+        required=True,
+        metavar="NAME=TYPE",
+        help="a vector type NAME of elements of the C type TYPE; repeatable",
+    )
+    p.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="HDR",
+        help='a header the element types need, written as #include "HDR"; repeatable',
+    )
+    p.set_defaults(run=run_vec)
+
+
+def run_vec(args):
+    vectors = parse_vectors(args.vector)
+    includes = [check_include(h) for h in args.include]
+    width = max(len(v.name) for v in vectors) + 2
+    text = render(
+        "paged_vec.h.j2",
+        vectors=vectors,
+        includes=includes,
+        width=width,
+        guard=include_guard(args.out, vectors),
+    )
+    write(args.out, text)

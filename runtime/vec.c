@@ -1,0 +1,559 @@
+/*
+ * PagedVec: the one untyped vector core behind every generated vector type.
+ *
+ * A vector owns one reservation of address space, laid out as
+ *     [committed: accessible][reserved: no access][guard, if asked: no access]
+ * and starting at its first element. Growth commits more of the reservation
+ * in place, so elements never move while they fit in it. Past the
+ * reservation the vector moves to a new one, twice as large: its pages are
+ * moved by the OS where it can (mremap on Linux), and copied elsewhere.
+ *
+ * Capacity is exact: cap = committed / size elements, for any element size,
+ * so the cap elements always lie inside the committed bytes, also when the
+ * size does not divide the page or is larger than one. Committed bytes are
+ * whole commit units: pages, or huge pages for MP_HUGE_REQUIRE.
+ *
+ * Registry: a vector with a reservation owns a slot in the registry
+ * (registry.h) that records its mapping (data and map_base at the first
+ * element, len = reserved bytes, prot = the access of the committed pages).
+ * The vector's fast paths in the generated header never look at it; every
+ * function here does, so a copy of a vector that was freed, frozen, thawed or
+ * moved since is refused with MP_ESTALE. Every change of the mapping or its
+ * access (move, freeze, thaw) re-registers the vector in a fresh slot and
+ * frees the old one, so that all older copies become stale at once. A frozen
+ * vector always owns a slot, even when empty, so that its copies are checked
+ * by every call, from any thread.
+ *
+ * Failures: every function checks everything and asks the OS for everything
+ * before it changes the vector, so a failed call leaves it exactly as it was.
+ */
+#include <string.h>
+
+#include "runtime/os.h"
+#include "runtime/registry.h"
+#include "runtime/status.h"
+
+#define MIB ((size_t)1 << 20)
+
+/* Address space reserved by a vector made without max_capacity. On 64-bit,
+ * 1 GiB: vm.max_map_count (65530) limits a process to about 32 thousand
+ * vectors (two mappings each), and at 1 GiB those use at most a quarter of a
+ * 47-bit address space. On 32-bit, 8 MiB, so that a few hundred vectors fit
+ * beside everything else. A reservation the OS refuses is retried at the
+ * size actually needed. */
+#define DEFAULT_RESERVE (SIZE_MAX > 0xFFFFFFFFu ? 1024 * MIB : 8 * MIB)
+
+#define RW (MP__PROT_READ | MP__PROT_WRITE)
+
+/* The reference of a freed or frozen vector. Slot 0 is never handed out, so
+ * the reference is never live; it differs from the all-zero reference of a
+ * vector that has reserved nothing yet. */
+static const mp__ref CONSUMED = {0, 1};
+
+static bool has_ref(const mp__vec *v) {
+    return v->ref.slot != 0 || v->ref.gen != 0;
+}
+
+static void consume(mp__vec *v) {
+    memset(v, 0, sizeof *v);
+    v->ref = CONSUMED;
+}
+
+static size_t max_size(size_t a, size_t b) {
+    return a > b ? a : b;
+}
+
+static size_t min_size(size_t a, size_t b) {
+    return a < b ? a : b;
+}
+
+/* Sets *out to a * b, or returns false if that overflows. */
+static bool mul_size(size_t a, size_t b, size_t *out) {
+    if (b != 0 && a > SIZE_MAX / b) return false;
+    *out = a * b;
+    return true;
+}
+
+/* Sets *out to n rounded up to a multiple of unit (a power of two), or
+ * returns false if that overflows. */
+static bool round_up(size_t n, size_t unit, size_t *out) {
+    if (n > SIZE_MAX - (unit - 1)) return false;
+    *out = (n + unit - 1) & ~(unit - 1);
+    return true;
+}
+
+/* The unit in which a vector commits memory: huge pages when it requires
+ * them (hugetlb mappings change only in whole huge pages), else pages. */
+static size_t commit_unit(mp_huge huge) {
+    return huge == MP_HUGE_REQUIRE ? mp__os_huge_page_size() : mp__os_page_size();
+}
+
+/* The address space of a vector: its first byte, the bytes it may commit,
+ * and the whole reservation, guard included. */
+typedef struct mapping {
+    unsigned char *base;
+    size_t reserved;
+    size_t total;
+} mapping;
+
+static mapping mapping_of(const mp__vec *v) {
+    mapping m = {v->data, v->reserved, 0};
+    if (v->reserved != 0) m.total = v->reserved + (v->guard ? commit_unit(v->huge) : 0);
+    return m;
+}
+
+/* Reserves address space for a vector with the options huge and guard: want
+ * bytes, or at least need when the OS refuses want (both multiples of the
+ * commit unit, need <= want). */
+static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard, mapping *m) {
+    size_t unit = commit_unit(huge);
+    size_t guard_bytes = guard ? unit : 0;
+    unsigned flags = huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : 0;
+    if (need > SIZE_MAX - guard_bytes) return mp__fail(MP_EOVERFLOW);
+    if (want > SIZE_MAX - guard_bytes) want = need;
+    void *base;
+    mp_status s = mp__os.reserve(want + guard_bytes, flags, &base);
+    if (s == MP_ENOMEM && want > need) {
+        want = need;
+        s = mp__os.reserve(want + guard_bytes, flags, &base);
+    }
+    if (s != MP_OK) return s;
+    if (huge == MP_HUGE_TRY) {
+        /* Only a hint: the pages work either way. */
+        (void)mp__os.huge_hint(base, want);
+    }
+    m->base = (unsigned char *)base;
+    m->reserved = want;
+    m->total = want + guard_bytes;
+    return MP_OK;
+}
+
+/* Commits [from, to) of the mapping at base, if it is not empty. */
+static mp_status commit_range(unsigned char *base, size_t from, size_t to) {
+    return to > from ? mp__os.commit(base + from, to - from, RW) : MP_OK;
+}
+
+/* Gives back a mapping that a failed call made, keeping that call's
+ * failure as the one mp_os_error() reports, and returns its status. */
+static mp_status undo_mapping(const mapping *m, mp__slot *slot, uint32_t index, mp_status s) {
+    int err = mp_os_error();
+    (void)mp__os.release(m->base, m->total);
+    mp__registry_unalloc(slot, index);
+    return mp__fail_os(s, err);
+}
+
+/* Makes a slot from mp__registry_alloc live, recording mapping m with access
+ * prot, and sets *ref to it. */
+static void publish(mp__slot *slot, uint32_t index, const mapping *m, unsigned prot, mp__ref *ref) {
+    slot->map_base = m->base;
+    slot->map_size = m->total;
+    slot->flags = 0;
+    atomic_store_explicit(&slot->data, (uintptr_t)m->base, memory_order_relaxed);
+    atomic_store_explicit(&slot->len, m->reserved, memory_order_relaxed);
+    atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
+    mp__slot_end_write(slot, index, ref);
+}
+
+/* Returns the live slot of ref if its pages have access prot, else NULL. */
+static mp__slot *lookup(const mp__ref *ref, unsigned prot) {
+    mp__slot *slot = mp__registry_lookup(ref);
+    if (slot == NULL || atomic_load_explicit(&slot->prot, memory_order_relaxed) != prot)
+        return NULL;
+    return slot;
+}
+
+/* Checks that v is a live, unfrozen vector and sets *slot to its registry
+ * slot, or to NULL when it has reserved nothing yet. */
+static mp_status check(const mp__vec *v, mp__slot **slot) {
+    if (v == NULL) return mp__fail(MP_EINVAL);
+    *slot = NULL;
+    if (!has_ref(v)) return MP_OK;
+    *slot = lookup(&v->ref, RW);
+    return *slot != NULL ? MP_OK : mp__fail(MP_ESTALE);
+}
+
+/* Gives a vector with no reservation its first one: want_r bytes preferred,
+ * at least need_r, with commit bytes committed, or all of it if that is less
+ * (then need_r covers what the caller needs). */
+static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t commit,
+                              size_t size) {
+    uint32_t index;
+    mp__slot *slot = mp__registry_alloc(&index);
+    if (slot == NULL) return MP_ENOMEM;
+    mapping m;
+    mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
+    if (s != MP_OK) {
+        mp__registry_unalloc(slot, index);
+        return s;
+    }
+    commit = min_size(commit, m.reserved);
+    s = commit_range(m.base, 0, commit);
+    if (s != MP_OK) return undo_mapping(&m, slot, index, s);
+    publish(slot, index, &m, RW, &v->ref);
+    v->data = m.base;
+    v->reserved = m.reserved;
+    v->committed = commit;
+    v->cap = commit / size;
+    return MP_OK;
+}
+
+/* Moves a vector to a new reservation of at least need_r bytes, with commit
+ * bytes committed there, or all of it if that is less (need_r covers what
+ * the caller needs, and exceeds v->reserved). */
+static mp_status move_mapping(mp__vec *v, mp__slot *old, size_t need_r, size_t commit,
+                              size_t size) {
+    size_t want_r = v->reserved <= SIZE_MAX / 2 ? max_size(2 * v->reserved, need_r) : need_r;
+    uint32_t index;
+    mp__slot *slot = mp__registry_alloc(&index);
+    if (slot == NULL) return MP_ENOMEM;
+    mapping m;
+    mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
+    if (s != MP_OK) {
+        mp__registry_unalloc(slot, index);
+        return s;
+    }
+    commit = min_size(commit, m.reserved);
+    /* Commit the new part first, then move the old pages in front of it, so
+     * that nothing has moved when anything fails. */
+    s = commit_range(m.base, v->committed, commit);
+    if (s == MP_OK && v->committed != 0) {
+        s = mp__os.remap(v->data, v->committed, m.base);
+        if (s == MP_ENOTSUP) {
+            s = commit_range(m.base, 0, v->committed);
+            if (s == MP_OK) memcpy(m.base, v->data, v->len * size);
+        }
+    }
+    if (s != MP_OK) return undo_mapping(&m, slot, index, s);
+
+    /* The elements are safe in the new mapping now. Releasing the old one
+     * cannot fail for a mapping this vector made; if it did, only address
+     * space would be lost, so the move stands. */
+    mapping was = mapping_of(v);
+    (void)mp__os.release(was.base, was.total);
+    uint32_t old_index = v->ref.slot;
+    publish(slot, index, &m, RW, &v->ref);
+    mp__registry_free(old, old_index);
+    v->data = m.base;
+    v->reserved = m.reserved;
+    v->committed = commit;
+    v->cap = commit / size;
+    return MP_OK;
+}
+
+/* Makes room for at least need elements (need > v->cap). With amortized, it
+ * commits at least twice what is committed, so that a run of pushes costs
+ * amortized constant time; else just the commit units that need asks. */
+static mp_status grow(mp__vec *v, mp__slot *slot, size_t need, size_t size, bool amortized) {
+    size_t unit = commit_unit(v->huge);
+    size_t bytes, need_b;
+    if (!mul_size(need, size, &bytes) || !round_up(bytes, unit, &need_b))
+        return mp__fail(MP_EOVERFLOW);
+    size_t want_b = need_b;
+    if (amortized && v->committed <= SIZE_MAX / 2) want_b = max_size(need_b, 2 * v->committed);
+
+    if (v->reserved == 0) {
+        /* Default options (made by V_new, or thawed empty): a large
+         * reservation; a vector that requires huge pages reserves only what
+         * it needs, as hugetlb takes the whole reservation from its pool. */
+        size_t want_r = v->huge == MP_HUGE_REQUIRE ? want_b : max_size(DEFAULT_RESERVE, want_b);
+        return open_mapping(v, want_r, need_b, want_b, size);
+    }
+    if (need_b <= v->reserved) {
+        size_t commit = min_size(want_b, v->reserved);
+        mp_status s = commit_range(v->data, v->committed, commit);
+        if (s != MP_OK) return s;
+        v->committed = commit;
+        v->cap = commit / size;
+        return MP_OK;
+    }
+    return move_mapping(v, slot, need_b, want_b, size);
+}
+
+/* Makes room for n more elements than v holds. */
+static mp_status make_room(mp__vec *v, mp__slot *slot, size_t n, size_t size, bool amortized) {
+    if (n > SIZE_MAX - v->len) return mp__fail(MP_EOVERFLOW);
+    if (v->len + n <= v->cap) return MP_OK;
+    return grow(v, slot, v->len + n, size, amortized);
+}
+
+/* Whether mp_vec_opts are all zero, the defaults. */
+static bool default_opts(const mp_vec_opts *o) {
+    return o->capacity == 0 && o->max_capacity == 0 && o->huge == MP_HUGE_NO && !o->guard;
+}
+
+mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
+    if (v == NULL || size == 0) return mp__fail(MP_EINVAL);
+    mp__vec fresh;
+    memset(&fresh, 0, sizeof fresh);
+    /* With the defaults nothing is reserved until the first element comes. */
+    if (opts == NULL || default_opts(opts)) {
+        *v = fresh;
+        return MP_OK;
+    }
+    if ((unsigned)opts->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
+    if (opts->max_capacity != 0 && opts->capacity > opts->max_capacity) return mp__fail(MP_EINVAL);
+    size_t unit = commit_unit(opts->huge);
+    if (unit == 0) return mp__fail(MP_ENOTSUP); /* no huge pages here */
+    size_t bytes, cap_b, want_r, need_r;
+    if (!mul_size(opts->capacity, size, &bytes) || !round_up(bytes, unit, &cap_b))
+        return mp__fail(MP_EOVERFLOW);
+    if (opts->max_capacity != 0) {
+        if (!mul_size(opts->max_capacity, size, &bytes) || !round_up(bytes, unit, &need_r))
+            return mp__fail(MP_EOVERFLOW);
+        want_r = need_r;
+    } else {
+        need_r = max_size(cap_b, unit);
+        /* hugetlb takes the whole reservation from its pool at once. */
+        want_r = opts->huge == MP_HUGE_REQUIRE ? need_r : max_size(DEFAULT_RESERVE, need_r);
+    }
+    fresh.huge = opts->huge;
+    fresh.guard = opts->guard;
+    mp_status s = open_mapping(&fresh, want_r, need_r, cap_b, size);
+    if (s != MP_OK) return s;
+    fresh.keep = cap_b;
+    *v = fresh;
+    return MP_OK;
+}
+
+mp_status mp__vec_push(mp__vec *v, const void *x, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (x == NULL) return mp__fail(MP_EINVAL);
+    if ((s = make_room(v, slot, 1, size, true)) != MP_OK) return s;
+    memcpy(v->data + v->len * size, x, size);
+    v->len++;
+    return MP_OK;
+}
+
+mp_status mp__vec_pop(mp__vec *v, void *out, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (v->len == 0) return mp__fail(MP_EINVAL);
+    v->len--;
+    if (out != NULL) memmove(out, v->data + v->len * size, size);
+    return MP_OK;
+}
+
+mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (x == NULL || i > v->len) return mp__fail(MP_EINVAL);
+    if ((s = make_room(v, slot, 1, size, true)) != MP_OK) return s;
+    unsigned char *at = v->data + i * size;
+    memmove(at + size, at, (v->len - i) * size);
+    memcpy(at, x, size);
+    v->len++;
+    return MP_OK;
+}
+
+mp_status mp__vec_remove(mp__vec *v, size_t i, void *out, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (i >= v->len) return mp__fail(MP_EINVAL);
+    unsigned char *at = v->data + i * size;
+    if (out != NULL) memmove(out, at, size);
+    memmove(at, at + size, (v->len - i - 1) * size);
+    v->len--;
+    return MP_OK;
+}
+
+mp_status mp__vec_swap_remove(mp__vec *v, size_t i, void *out, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (i >= v->len) return mp__fail(MP_EINVAL);
+    unsigned char *at = v->data + i * size;
+    if (out != NULL) memmove(out, at, size);
+    v->len--;
+    if (i != v->len) memcpy(at, v->data + v->len * size, size);
+    return MP_OK;
+}
+
+mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (n == 0) return MP_OK;
+    if (src == NULL) return mp__fail(MP_EINVAL);
+    /* The source may be the vector's own elements, which a move relocates:
+     * keep its offset rather than its address. */
+    const unsigned char *from = (const unsigned char *)src;
+    size_t used = v->len * size;
+    bool own = v->data != NULL && from >= v->data && from < v->data + used;
+    size_t offset = own ? (size_t)(from - v->data) : 0;
+    if ((s = make_room(v, slot, n, size, true)) != MP_OK) return s;
+    if (own) from = v->data + offset;
+    memmove(v->data + used, from, n * size);
+    v->len += n;
+    return MP_OK;
+}
+
+mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (n <= v->len) {
+        v->len = n;
+        return MP_OK;
+    }
+    if (fill == NULL) return mp__fail(MP_EINVAL);
+    if ((s = make_room(v, slot, n - v->len, size, true)) != MP_OK) return s;
+    for (size_t i = v->len; i < n; i++)
+        memcpy(v->data + i * size, fill, size);
+    v->len = n;
+    return MP_OK;
+}
+
+mp_status mp__vec_truncate(mp__vec *v, size_t n) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (n > v->len) return mp__fail(MP_EINVAL);
+    v->len = n;
+    return MP_OK;
+}
+
+/* Decommits v's pages beyond the first keep bytes (a multiple of the commit
+ * unit), if there are any. */
+static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
+    if (keep >= v->committed) return MP_OK;
+    mp_status s = mp__os.decommit(v->data + keep, v->committed - keep);
+    if (s != MP_OK) return s;
+    v->committed = keep;
+    v->cap = keep / size;
+    return MP_OK;
+}
+
+mp_status mp__vec_clear(mp__vec *v, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if ((s = decommit_beyond(v, v->keep, size)) != MP_OK) return s;
+    v->len = 0;
+    return MP_OK;
+}
+
+mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    return make_room(v, slot, additional, size, false);
+}
+
+mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    size_t keep = 0;
+    /* Cannot overflow: the elements lie inside the committed units. */
+    (void)round_up(v->len * size, commit_unit(v->huge), &keep);
+    return decommit_beyond(v, keep, size);
+}
+
+mp_status mp__vec_free(mp__vec *v) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (slot != NULL) {
+        mapping m = mapping_of(v);
+        if ((s = mp__os.release(m.base, m.total)) != MP_OK) return s;
+        mp__registry_free(slot, v->ref.slot);
+    }
+    consume(v);
+    return MP_OK;
+}
+
+/* Registers v, whose slot is old (NULL if it has none), in a fresh slot
+ * with access prot, after changing the access of its committed pages to
+ * prot; old is freed, so that every earlier copy of v is stale. Sets *ref to
+ * the fresh slot. On failure nothing has changed. */
+static mp_status reregister(const mp__vec *v, mp__slot *old, unsigned prot, mp__ref *ref) {
+    uint32_t index;
+    mp__slot *slot = mp__registry_alloc(&index);
+    if (slot == NULL) return MP_ENOMEM;
+    if (v->committed != 0) {
+        mp_status s = mp__os.protect(v->data, v->committed, prot);
+        if (s != MP_OK) {
+            mp__registry_unalloc(slot, index);
+            return s;
+        }
+    }
+    mapping m = mapping_of(v);
+    uint32_t old_index = v->ref.slot;
+    publish(slot, index, &m, prot, ref);
+    if (old != NULL) mp__registry_free(old, old_index);
+    return MP_OK;
+}
+
+mp_status mp__vec_freeze(mp__vec *v, mp__vec *out) {
+    mp__slot *slot;
+    mp_status s = check(v, &slot);
+    if (s != MP_OK) return s;
+    if (out == NULL) return mp__fail(MP_EINVAL);
+    mp__ref ref;
+    if ((s = reregister(v, slot, MP__PROT_READ, &ref)) != MP_OK) return s;
+    *out = *v;
+    out->ref = ref;
+    consume(v);
+    return MP_OK;
+}
+
+/* Returns f's slot if f is a live frozen vector, else NULL. */
+static mp__slot *frozen_slot(const mp__vec *f) {
+    return f != NULL ? lookup(&f->ref, MP__PROT_READ) : NULL;
+}
+
+/* Whether f is a live frozen vector; safe from any thread, since the slot's
+ * generation and access are read consistently. */
+static bool frozen_live(const mp__vec *f) {
+    mp__slot_view view;
+    return f != NULL && mp__registry_view(&f->ref, &view) && view.prot == MP__PROT_READ;
+}
+
+size_t mp__vec_frozen_len(const mp__vec *f) {
+    return frozen_live(f) ? f->len : 0;
+}
+
+const void *mp__vec_frozen_data(const mp__vec *f) {
+    return frozen_live(f) ? f->data : NULL;
+}
+
+const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size) {
+    return frozen_live(f) && i < f->len ? f->data + i * size : NULL;
+}
+
+mp_status mp__vec_frozen_free(mp__vec *f) {
+    if (f == NULL) return mp__fail(MP_EINVAL);
+    mp__slot *slot = frozen_slot(f);
+    if (slot == NULL) return mp__fail(MP_ESTALE);
+    mapping m = mapping_of(f);
+    if (m.total != 0) {
+        mp_status s = mp__os.release(m.base, m.total);
+        if (s != MP_OK) return s;
+    }
+    mp__registry_free(slot, f->ref.slot);
+    consume(f);
+    return MP_OK;
+}
+
+mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
+    if (f == NULL || out == NULL) return mp__fail(MP_EINVAL);
+    mp__slot *slot = frozen_slot(f);
+    if (slot == NULL) return mp__fail(MP_ESTALE);
+    mp__ref ref = {0, 0};
+    if (f->reserved == 0) {
+        /* Nothing reserved: the vector goes back to owning no slot. */
+        mp__registry_free(slot, f->ref.slot);
+    } else {
+        mp_status s = reregister(f, slot, RW, &ref);
+        if (s != MP_OK) return s;
+    }
+    *out = *f;
+    out->ref = ref;
+    consume(f);
+    return MP_OK;
+}
