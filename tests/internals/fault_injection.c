@@ -44,6 +44,11 @@ static mp_status protect(void *addr, size_t size, unsigned prot) {
     return mp__os_native.protect(addr, size, prot);
 }
 
+static mp_status remap(void *from, size_t size, void *to) {
+    FAIL_IF_HIT(remap);
+    return mp__os_native.remap(from, size, to);
+}
+
 static mp_status discard(void *addr, size_t size, unsigned prot) {
     FAIL_IF_HIT(discard);
     return mp__os_native.discard(addr, size, prot);
@@ -80,6 +85,7 @@ static const mp__os_api faulty = {
     .commit = commit,
     .decommit = decommit,
     .protect = protect,
+    .remap = remap,
     .discard = discard,
     .advise = advise,
     .huge_hint = huge_hint,
