@@ -1,0 +1,57 @@
+/*
+ * What the OS says about this process's memory, for tests that check the
+ * library's effect on it rather than its return values.
+ *
+ * Mappings and smaps come from Linux's /proc/self/maps and /proc/self/smaps;
+ * residency from mincore(). Each function returns false where the facts are
+ * not available, and the tests skip with a reason then.
+ */
+#ifndef MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
+#define MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mp_test {
+
+/* One line of /proc/self/maps. */
+struct Mapping {
+    uintptr_t start = 0;
+    uintptr_t end = 0;
+    bool read = false;
+    bool write = false;
+    bool exec = false;
+    std::string line; /* the whole line, for messages */
+};
+
+/* Reads every mapping of this process into *out. */
+bool ReadMaps(std::vector<Mapping> *out);
+
+/* Returns the mapping in maps that holds addr, or nullptr. */
+const Mapping *FindMapping(const std::vector<Mapping> &maps, const void *addr);
+
+/* Sets *out to the lines of every mapping that is writable and executable
+ * at once. */
+bool FindWritableAndExecutable(std::vector<std::string> *out);
+
+/* The /proc/self/smaps entry of one mapping. */
+struct SmapsEntry {
+    std::vector<std::string> vm_flags; /* the two-letter VmFlags, e.g. "dd", "lo", "hg" */
+    size_t kernel_page_size = 0;       /* bytes */
+    size_t locked = 0;                 /* bytes */
+
+    bool HasFlag(const std::string &flag) const;
+};
+
+/* Reads the smaps entry of the mapping that holds addr. */
+bool ReadSmaps(const void *addr, SmapsEntry *out);
+
+/* Sets *out to the number of pages of [addr, addr + len) that are resident
+ * in RAM. addr is page-aligned. */
+bool ResidentPages(const void *addr, size_t len, size_t *out);
+
+} // namespace mp_test
+
+#endif /* MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H */
