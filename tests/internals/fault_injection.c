@@ -1,4 +1,4 @@
-/* The counting wrappers of fault_injection.h. Single-threaded tests only. */
+/* The counting wrappers of fault_injection.h. */
 #include "tests/internals/fault_injection.h"
 
 #include "runtime/os.h"
@@ -8,6 +8,8 @@ static unsigned countdown;
 static mp_status fault_status;
 static int fault_os_error;
 static const char *fired;
+static long reservations;
+static bool installed;
 
 /* Counts one call of the entry name and says whether it must fail. */
 static bool hit(const char *name) {
@@ -21,12 +23,16 @@ static bool hit(const char *name) {
 
 static mp_status reserve(size_t size, unsigned flags, void **out) {
     FAIL_IF_HIT(reserve);
-    return mp__os_native.reserve(size, flags, out);
+    mp_status s = mp__os_native.reserve(size, flags, out);
+    if (s == MP_OK) reservations++;
+    return s;
 }
 
 static mp_status release(void *base, size_t size) {
     FAIL_IF_HIT(release);
-    return mp__os_native.release(base, size);
+    mp_status s = mp__os_native.release(base, size);
+    if (s == MP_OK) reservations--;
+    return s;
 }
 
 static mp_status commit(void *addr, size_t size, unsigned prot) {
@@ -79,7 +85,12 @@ static mp_status no_dump(void *addr, size_t size) {
     return mp__os_native.no_dump(addr, size);
 }
 
-static const mp__os_api faulty = {
+/* flush_icache cannot fail, so it goes straight to the platform. */
+static void flush_icache(void *addr, size_t size) {
+    mp__os_native.flush_icache(addr, size);
+}
+
+static const mp__os_api counting = {
     .reserve = reserve,
     .release = release,
     .commit = commit,
@@ -92,21 +103,38 @@ static const mp__os_api faulty = {
     .populate = populate,
     .lock = lock,
     .no_dump = no_dump,
+    .flush_icache = flush_icache,
 };
 
+void fault_install(void) {
+    if (installed) return;
+    countdown = 0;
+    mp__os = counting;
+    installed = true;
+}
+
 void fault_arm(unsigned nth, mp_status status, int os_error) {
+    fault_install();
     countdown = nth;
     fault_status = status;
     fault_os_error = os_error;
     fired = NULL;
-    mp__os = faulty;
-    mp__os.flush_icache = mp__os_native.flush_icache;
 }
 
 void fault_disarm(void) {
+    countdown = 0;
+}
+
+void fault_uninstall(void) {
+    countdown = 0;
     mp__os = mp__os_native;
+    installed = false;
 }
 
 const char *fault_fired(void) {
     return fired;
+}
+
+long fault_reservations(void) {
+    return reservations;
 }

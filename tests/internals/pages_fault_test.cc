@@ -1,16 +1,18 @@
 // Every OS call inside every page-set operation is made to fail in turn; the
 // operation must return the injected status and leave every object it was
-// given unchanged and still usable, with no mapping leaked.
+// given unchanged and still usable, with no reservation or mapping leaked.
+// The faults carry the error codes of both platforms: errno values, and the
+// GetLastError() codes Windows gives for the same failures.
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <string>
 #include <vector>
 
 #include "memory_pages/memory_pages.h"
 #include "tests/internals/fault_injection.h"
+#include "tests/internals/mappings.h"
 
 namespace {
 
@@ -37,15 +39,24 @@ std::vector<unsigned> States() {
     return states;
 }
 
-// The number of mappings of this process, or -1 where /proc is missing.
-int MappingCount() {
-    std::ifstream maps("/proc/self/maps");
-    if (!maps) return -1;
-    int n = 0;
-    for (std::string line; std::getline(maps, line);)
-        n++;
-    return n;
+// Faults injected by every test of this binary, printed at the end.
+int total_injected = 0;
+
+// Prints how many faults a test injected into which operation, and counts
+// them into the total.
+void Report(int injected, const char *operation) {
+    std::printf("[ faults   ] %d injected into %s\n", injected, operation);
+    total_injected += injected;
 }
+
+class PrintTotal : public ::testing::Environment {
+  public:
+    void TearDown() override {
+        std::printf("[ faults   ] %d injected in total\n", total_injected);
+    }
+};
+
+const auto *const print_total = ::testing::AddGlobalTestEnvironment(new PrintTotal);
 
 // Runs attempt(arm) for n = 1, 2, ... where arm() makes the n-th OS call from
 // then on fail, until an attempt completes without reaching its n-th call.
@@ -106,12 +117,19 @@ class PagesFault : public ::testing::TestWithParam<Fault> {
         mp__ref warm{};
         ASSERT_EQ(mp__pages_new(1, nullptr, kRW, &warm), MP_OK);
         ASSERT_EQ(mp__pages_free(&warm, kRW), MP_OK);
-        maps_before_ = MappingCount();
+        fault_install();
+        reservations_before_ = fault_reservations();
+        maps_before_ = mappings_count();
     }
     void TearDown() override {
-        fault_disarm();
-        EXPECT_EQ(MappingCount(), maps_before_) << "a mapping leaked";
+        fault_uninstall();
+        EXPECT_EQ(fault_reservations(), reservations_before_) << "a reservation leaked";
+        const char *why = nullptr;
+        if (mappings_count_is_exact(&why)) {
+            EXPECT_EQ(mappings_count(), maps_before_) << "a mapping leaked";
+        }
     }
+    long reservations_before_ = 0;
     int maps_before_ = 0;
 };
 
@@ -141,7 +159,7 @@ TEST_P(PagesFault, NewLeavesOutUntouchedAndLeaksNothing) {
         }
     }
     EXPECT_GE(injected, 6 * 3) << "every variant has at least reserve, commit and more to fail";
-    std::printf("[ faults   ] %d injected into new\n", injected);
+    Report(injected, "new");
 }
 
 TEST_P(PagesFault, TransitionLeavesFromValidAndUnchanged) {
@@ -169,7 +187,7 @@ TEST_P(PagesFault, TransitionLeavesFromValidAndUnchanged) {
         }
     }
     EXPECT_GE(injected, 1);
-    std::printf("[ faults   ] %d injected into transitions\n", injected);
+    Report(injected, "transitions");
 }
 
 TEST_P(PagesFault, FreeKeepsTheHandleOnFailure) {
@@ -184,6 +202,7 @@ TEST_P(PagesFault, FreeKeepsTheHandleOnFailure) {
         }
     });
     EXPECT_EQ(injected, 1);
+    Report(injected, "free");
 }
 
 TEST_P(PagesFault, DiscardKeepsTheContentsOnFailure) {
@@ -200,6 +219,7 @@ TEST_P(PagesFault, DiscardKeepsTheContentsOnFailure) {
             EXPECT_EQ(mp__pages_free(&h, kRW), MP_OK);
     });
     EXPECT_EQ(injected, 1);
+    Report(injected, "discard");
 }
 
 TEST_P(PagesFault, AdviseReportsTheFailure) {
@@ -212,10 +232,16 @@ TEST_P(PagesFault, AdviseReportsTheFailure) {
         ExpectFilledAndFree(h, kRW, mp_page_size());
     });
     EXPECT_EQ(injected, 1);
+    Report(injected, "advise");
 }
 
+// Windows' codes: ERROR_NOT_ENOUGH_MEMORY, ERROR_COMMITMENT_LIMIT,
+// ERROR_ACCESS_DENIED, ERROR_DYNAMIC_CODE_BLOCKED (ACG) and
+// ERROR_INVALID_ADDRESS.
 INSTANTIATE_TEST_SUITE_P(Statuses, PagesFault,
                          ::testing::Values(Fault{MP_ENOMEM, ENOMEM}, Fault{MP_EACCES, EACCES},
-                                           Fault{MP_EOS, EINVAL}));
+                                           Fault{MP_EOS, EINVAL}, Fault{MP_ENOMEM, 8},
+                                           Fault{MP_ENOMEM, 1455}, Fault{MP_EACCES, 5},
+                                           Fault{MP_EACCES, 1655}, Fault{MP_EOS, 487}));
 
 } // namespace

@@ -1,0 +1,50 @@
+/* The mapping count of mappings.h, from Linux's /proc/self/maps. */
+#include "tests/internals/mappings.h"
+
+#include <stdio.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MAPPINGS_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MAPPINGS_UNDER_SANITIZER 1
+#endif
+
+int mappings_count(void) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL) return -1;
+    int lines = 0;
+    for (int c; (c = fgetc(maps)) != EOF;) {
+        if (c == '\n') lines++;
+    }
+    fclose(maps);
+    return lines;
+}
+
+bool mappings_count_is_exact(const char **why) {
+#ifdef MAPPINGS_UNDER_SANITIZER
+    *why = "the sanitizer runtime maps memory of its own";
+    return false;
+#else
+#ifdef RUNNING_ON_VALGRIND
+    if (RUNNING_ON_VALGRIND) {
+        *why = "valgrind maps memory of its own";
+        return false;
+    }
+#endif
+    if (mappings_count() < 0) {
+        *why = "this system has no /proc/self/maps";
+        return false;
+    }
+    *why = "";
+    return true;
+#endif
+}

@@ -1,0 +1,29 @@
+/*
+ * The count of this process's mappings, as the OS reports it, for tests that
+ * check that the library gives back every mapping it made.
+ */
+#ifndef MEMORY_PAGES_TESTS_MAPPINGS_H
+#define MEMORY_PAGES_TESTS_MAPPINGS_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Returns the number of lines of /proc/self/maps, or -1 where there is no
+ * such file. */
+int mappings_count(void);
+
+/* Whether mappings_count() moves only when this process's own code maps or
+ * unmaps memory. It does not under AddressSanitizer, ThreadSanitizer and
+ * valgrind, whose runtimes map memory of their own at any time; then *why
+ * says so and tests fall back on the exact reservation balance of
+ * fault_injection.h. Also false where there is no /proc. */
+bool mappings_count_is_exact(const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMORY_PAGES_TESTS_MAPPINGS_H */
