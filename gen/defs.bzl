@@ -56,6 +56,15 @@ def fn_ref_library(name, signatures, hdrs = [], deps = [], **kwargs):
       signatures: {reference type name: "ret(args)"}, e.g. {"binop_fn": "int64_t(int64_t, int64_t)"}.
       hdrs: headers of this package that declare types the signatures use.
       deps: libraries those headers need.
-      **kwargs: passed to the cc_library (visibility, tags, ...).
+      **kwargs: passed to the cc_library (visibility, tags, ...). In builds
+        without allow_exec the library is incompatible with every platform.
     """
+
+    # Function references exist only with allow_exec (the header is an
+    # #error without it): elsewhere the library and everything that depends
+    # on it are incompatible, so wildcard builds skip them.
+    kwargs["target_compatible_with"] = select({
+        "@memory_pages//:exec_allowed": [],
+        "//conditions:default": ["@memory_pages//:requires_allow_exec"],
+    }) + kwargs.get("target_compatible_with", [])
     _generated_library(name, "fnref", "--signature", signatures, hdrs, deps, **kwargs)
