@@ -315,6 +315,13 @@ mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
     return MP_OK;
 }
 
+mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size) {
+    mp_vec_opts opts;
+    memset(&opts, 0, sizeof opts);
+    opts.capacity = n;
+    return mp__vec_new(v, &opts, size);
+}
+
 mp_status mp__vec_push(mp__vec *v, const void *x, size_t size) {
     mp__slot *slot;
     mp_status s = check(v, &slot);

@@ -185,6 +185,7 @@ typedef struct mp__vec {
 } mp__vec;
 
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
+mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size);
 mp_status mp__vec_push(mp__vec *v, const void *x, size_t size);
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size);
 mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size);

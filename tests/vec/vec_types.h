@@ -1,0 +1,165 @@
+/*
+ * The test vectors as C++ types, for GoogleTest typed tests: VecOps<V>
+ * forwards to the generated functions of V, whose names differ per vector,
+ * and makes elements whose every byte depends on a seed.
+ */
+#ifndef MEMORY_PAGES_TESTS_VEC_VEC_TYPES_H
+#define MEMORY_PAGES_TESTS_VEC_VEC_TYPES_H
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/vec/test_vecs.h"
+
+namespace vec_test {
+
+template <class V> struct VecOps;
+
+#define VEC_TEST_OPS(V, T)                                                                         \
+    template <> struct VecOps<V> {                                                                 \
+        using Vec = V;                                                                             \
+        using Elem = T;                                                                            \
+        using Frozen = V##_frozen;                                                                 \
+        static mp_status New(V *v) {                                                               \
+            return V##_new(v);                                                                     \
+        }                                                                                          \
+        static mp_status WithCapacity(size_t n, V *v) {                                            \
+            return V##_with_capacity(n, v);                                                        \
+        }                                                                                          \
+        static mp_status NewOpts(const mp_vec_opts *o, V *v) {                                     \
+            return V##_new_opts(o, v);                                                             \
+        }                                                                                          \
+        static size_t Len(const V *v) {                                                            \
+            return V##_len(v);                                                                     \
+        }                                                                                          \
+        static size_t Capacity(const V *v) {                                                       \
+            return V##_capacity(v);                                                                \
+        }                                                                                          \
+        static const T *Data(const V *v) {                                                         \
+            return V##_data(v);                                                                    \
+        }                                                                                          \
+        static T *DataMut(V *v) {                                                                  \
+            return V##_data_mut(v);                                                                \
+        }                                                                                          \
+        static const T *At(const V *v, size_t i) {                                                 \
+            return V##_at(v, i);                                                                   \
+        }                                                                                          \
+        static T *AtMut(V *v, size_t i) {                                                          \
+            return V##_at_mut(v, i);                                                               \
+        }                                                                                          \
+        static mp_status Push(V *v, const T &x) {                                                  \
+            return V##_push(v, x);                                                                 \
+        }                                                                                          \
+        static mp_status Pop(V *v, T *out) {                                                       \
+            return V##_pop(v, out);                                                                \
+        }                                                                                          \
+        static mp_status Insert(V *v, size_t i, const T &x) {                                      \
+            return V##_insert(v, i, x);                                                            \
+        }                                                                                          \
+        static mp_status Remove(V *v, size_t i, T *out) {                                          \
+            return V##_remove(v, i, out);                                                          \
+        }                                                                                          \
+        static mp_status SwapRemove(V *v, size_t i, T *out) {                                      \
+            return V##_swap_remove(v, i, out);                                                     \
+        }                                                                                          \
+        static mp_status Extend(V *v, const T *src, size_t n) {                                    \
+            return V##_extend(v, src, n);                                                          \
+        }                                                                                          \
+        static mp_status Resize(V *v, size_t n, const T &fill) {                                   \
+            return V##_resize(v, n, fill);                                                         \
+        }                                                                                          \
+        static mp_status Truncate(V *v, size_t n) {                                                \
+            return V##_truncate(v, n);                                                             \
+        }                                                                                          \
+        static mp_status Clear(V *v) {                                                             \
+            return V##_clear(v);                                                                   \
+        }                                                                                          \
+        static mp_status Reserve(V *v, size_t n) {                                                 \
+            return V##_reserve(v, n);                                                              \
+        }                                                                                          \
+        static mp_status ShrinkToFit(V *v) {                                                       \
+            return V##_shrink_to_fit(v);                                                           \
+        }                                                                                          \
+        static mp_status Freeze(V *v, Frozen *f) {                                                 \
+            return V##_freeze(v, f);                                                               \
+        }                                                                                          \
+        static mp_status Free(V *v) {                                                              \
+            return V##_free(v);                                                                    \
+        }                                                                                          \
+        static size_t FrozenLen(const Frozen *f) {                                                 \
+            return V##_frozen_len(f);                                                              \
+        }                                                                                          \
+        static const T *FrozenData(const Frozen *f) {                                              \
+            return V##_frozen_data(f);                                                             \
+        }                                                                                          \
+        static const T *FrozenAt(const Frozen *f, size_t i) {                                      \
+            return V##_frozen_at(f, i);                                                            \
+        }                                                                                          \
+        static mp_status FrozenFree(Frozen *f) {                                                   \
+            return V##_frozen_free(f);                                                             \
+        }                                                                                          \
+        static mp_status Thaw(Frozen *f, V *v) {                                                   \
+            return V##_frozen_thaw(f, v);                                                          \
+        }                                                                                          \
+    }
+
+VEC_TEST_OPS(vec1, elem1);
+VEC_TEST_OPS(vec3, elem3);
+VEC_TEST_OPS(vec8, elem8);
+VEC_TEST_OPS(vec24, elem24);
+VEC_TEST_OPS(vec5000, elem5000);
+
+#undef VEC_TEST_OPS
+
+/* The vector types every typed suite runs over. */
+using AllVecs = ::testing::Types<vec1, vec3, vec8, vec24, vec5000>;
+
+/* Returns an element made from seed: its first bytes are the low bytes of
+ * seed (so small seeds give distinct elements as far as the size allows),
+ * the rest pseudo-random bytes drawn from seed. */
+template <class T> T MakeElem(uint64_t seed) {
+    T t;
+    uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
+    for (size_t i = 0; i < sizeof t.b; i++) {
+        t.b[i] = static_cast<uint8_t>(i < 3 ? seed >> (8 * i) : x >> 56);
+        x = x * 6364136223846793005u + 1442695040888963407u;
+    }
+    return t;
+}
+
+template <class T> bool SameElem(const T &a, const T &b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Everything a failed call must leave as it was: the vector's own bytes
+ * (pointer, length, capacity, reservation, registry reference) and its
+ * elements. */
+template <class V> struct Snapshot {
+    using Ops = VecOps<V>;
+    using Elem = typename Ops::Elem;
+
+    explicit Snapshot(const V &v) {
+        std::memcpy(raw, &v, sizeof v);
+        for (size_t i = 0; i < Ops::Len(&v); i++)
+            elems.push_back(*Ops::At(&v, i));
+    }
+
+    /* Adds a failure to the current test unless v matches the snapshot. */
+    void ExpectSame(const V &v) const {
+        EXPECT_EQ(0, std::memcmp(raw, &v, sizeof v)) << "the vector's fields changed";
+        ASSERT_EQ(elems.size(), Ops::Len(&v));
+        for (size_t i = 0; i < elems.size(); i++) {
+            ASSERT_TRUE(SameElem(elems[i], *Ops::At(&v, i))) << "element " << i << " changed";
+        }
+    }
+
+    unsigned char raw[sizeof(V)];
+    std::vector<Elem> elems;
+};
+
+} // namespace vec_test
+
+#endif /* MEMORY_PAGES_TESTS_VEC_VEC_TYPES_H */
