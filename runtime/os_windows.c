@@ -99,7 +99,14 @@ static mp_status win_reserve(size_t size, unsigned flags, void **out) {
      * never ask for huge pages; refuse rather than hand out small ones. */
     if (flags & MP__OS_HUGE) return mp__fail(MP_ENOTSUP);
     void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    if (p == NULL) return fail_last_error();
+    if (p == NULL) {
+        /* The flags and protection are fixed and valid, and the size is whole
+         * pages, so ERROR_INVALID_PARAMETER can only mean that the size is
+         * larger than the address space: that is no address space. */
+        DWORD err = GetLastError();
+        if (err == ERROR_INVALID_PARAMETER) return mp__fail_os(MP_ENOMEM, (int)err);
+        return fail_last_error();
+    }
     *out = p;
     return MP_OK;
 }
