@@ -1,0 +1,317 @@
+// The bad-input sweep over every public page function: NULL, zero, SIZE_MAX,
+// sizes whose rounding overflows, out-of-range offsets and advice, and
+// stale handles of every kind (freed, consumed by a transition, zeroed,
+// garbage, of another state), for every state and every transition of the
+// build. Each case must give its exact status, record no OS error where the
+// OS was not asked, write nothing to the out-parameter, and leave the live
+// page sets it was given working. The test counts the cases and prints them.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memory_pages/memory_pages.h"
+#include "tests/support/bytes.h"
+#include "tests/support/states.h"
+
+namespace {
+
+using mp_test::IsSentinel;
+using mp_test::Sentinel;
+
+// Bad inputs tried by every test of this binary, printed at the end.
+int total_cases = 0;
+
+class PrintTotal : public ::testing::Environment {
+  public:
+    void TearDown() override {
+        std::printf("[ sweep    ] %d bad inputs tried in total\n", total_cases);
+    }
+};
+
+const auto *const print_total = ::testing::AddGlobalTestEnvironment(new PrintTotal);
+
+// Counts the cases of one test and prints them when it ends.
+class Cases {
+  public:
+    explicit Cases(std::string what) : what_(std::move(what)) {}
+    ~Cases() {
+        std::printf("[ sweep    ] %d bad inputs tried: %s\n", n_, what_.c_str());
+        total_cases += n_;
+    }
+    // Checks a call that must fail with want and no OS error behind it.
+    void Status(const std::string &call, mp_status got, mp_status want) {
+        n_++;
+        EXPECT_EQ(got, want) << call << ": " << mp_status_str(got);
+        if (got == want && got != MP_OK) {
+            EXPECT_EQ(mp_os_error(), 0) << call << " reported an OS error for a bad argument";
+        }
+    }
+    // Checks a call that the OS must refuse, and that it says why.
+    void Refused(const std::string &call, mp_status got) {
+        n_++;
+        EXPECT_EQ(got, MP_ENOMEM) << call << ": " << mp_status_str(got);
+        EXPECT_EQ(mp_os_error(), ENOMEM) << call;
+    }
+    // Checks a property that must hold.
+    void Holds(const std::string &what, bool holds) {
+        n_++;
+        EXPECT_TRUE(holds) << what;
+    }
+    // Checks a query that must answer with its "nothing" value.
+    template <class T> void Nothing(const std::string &call, T got) {
+        n_++;
+        EXPECT_EQ(got, T{}) << call;
+    }
+
+  private:
+    std::string what_;
+    int n_ = 0;
+};
+
+// Handles of state S that name no live page set of that state, each with
+// the way it was made. The one live page set they include, of another
+// state, is freed with this object.
+template <class S> struct StaleHandles {
+    using H = typename S::Handle;
+    std::vector<std::pair<std::string, H>> handles;
+
+    StaleHandles() {
+        const size_t page = mp_page_size();
+        H freed;
+        EXPECT_EQ(S::New(page, &freed), MP_OK);
+        H freed_copy = freed;
+        EXPECT_EQ(S::Free(&freed), MP_OK);
+        handles.emplace_back("a freed handle", freed_copy);
+
+        // A handle consumed by a transition, and a copy made before it.
+        mp_pages_rw rw;
+        EXPECT_EQ(mp_pages_rw_new(page, &rw), MP_OK);
+        H live;
+        EXPECT_EQ(mp_test::FromRw<S>(&rw, &live), MP_OK);
+        H copy = live;
+        mp_pages_none gone;
+        if constexpr (std::is_same_v<S, mp_test::NoneState>) {
+            mp_pages_r moved;
+            EXPECT_EQ(mp_pages_none_into_r(&live, &moved), MP_OK);
+            EXPECT_EQ(mp_pages_r_into_none(&moved, &gone), MP_OK);
+        } else {
+            EXPECT_EQ((mp_test::Transition<S, mp_test::NoneState>::Into(&live, &gone)), MP_OK);
+        }
+        handles.emplace_back("a handle consumed by a transition", live);
+        handles.emplace_back("a copy of a consumed handle", copy);
+        EXPECT_EQ(mp_pages_none_free(&gone), MP_OK);
+
+        // Garbage: zeroed, slots that do not exist, generations never given.
+        handles.emplace_back("a zeroed handle", H{});
+        handles.emplace_back("slot UINT32_MAX", H{{UINT32_MAX, 1}});
+        handles.emplace_back("slot 0x7fffffff", H{{0x7fffffffu, 1}});
+        handles.emplace_back("an unused slot of the registry", H{{4000, 1}});
+
+        // A live page set of another state (none, or rw for S = none), seen
+        // through this state's type, and its slot at generations it does not
+        // have.
+        mp__ref other;
+        if constexpr (std::is_same_v<S, mp_test::NoneState>) {
+            EXPECT_EQ(mp_pages_rw_new(page, &other_rw), MP_OK);
+            other = other_rw.ref_;
+        } else {
+            EXPECT_EQ(mp_pages_none_new(page, &other_none), MP_OK);
+            other = other_none.ref_;
+        }
+        handles.emplace_back("a live handle of another state", H{other});
+        handles.emplace_back("a live slot at an even (changing) generation",
+                             H{{other.slot, other.gen + 1}});
+        handles.emplace_back("a live slot at a generation not reached yet",
+                             H{{other.slot, other.gen + 2}});
+    }
+
+    ~StaleHandles() {
+        if constexpr (std::is_same_v<S, mp_test::NoneState>) {
+            EXPECT_EQ(mp_pages_rw_free(&other_rw), MP_OK);
+        } else {
+            EXPECT_EQ(mp_pages_none_free(&other_none), MP_OK);
+        }
+    }
+
+    mp_pages_rw other_rw{};
+    mp_pages_none other_none{};
+};
+
+template <class S> class SweepStates : public ::testing::Test {};
+TYPED_TEST_SUITE(SweepStates, mp_test::AllStates, mp_test::StateName);
+
+TYPED_TEST(SweepStates, NewRefusesBadSizesAndOptions) {
+    using S = TypeParam;
+    using H = typename S::Handle;
+    Cases c(std::string("mp_pages_") + S::kName + "_new, _new_opts");
+    const size_t page = mp_page_size();
+
+    H out = Sentinel<H>();
+    c.Status("new(0)", S::New(0, &out), MP_EINVAL);
+    c.Status("new(1, NULL)", S::New(1, nullptr), MP_EINVAL);
+    c.Status("new(SIZE_MAX)", S::New(SIZE_MAX, &out), MP_EOVERFLOW);
+    c.Status("new(SIZE_MAX - page + 2)", S::New(SIZE_MAX - page + 2, &out), MP_EOVERFLOW);
+    c.Refused("new(SIZE_MAX - page + 1)", S::New(SIZE_MAX - page + 1, &out));
+    c.Refused("new(2^62)", S::New(size_t{1} << 62, &out));
+    EXPECT_TRUE(IsSentinel(out)) << "a failed new wrote its out-parameter";
+
+    mp_pages_opts opts = {};
+    c.Status("new_opts(0, defaults)", S::NewOpts(0, &opts, &out), MP_EINVAL);
+    c.Status("new_opts(1, defaults, NULL)", S::NewOpts(1, &opts, nullptr), MP_EINVAL);
+    c.Status("new_opts(0, NULL)", S::NewOpts(0, nullptr, &out), MP_EINVAL);
+    c.Status("new_opts(SIZE_MAX, NULL)", S::NewOpts(SIZE_MAX, nullptr, &out), MP_EOVERFLOW);
+    opts.guard_pages_before = SIZE_MAX;
+    c.Status("guard_pages_before = SIZE_MAX", S::NewOpts(1, &opts, &out), MP_EOVERFLOW);
+    opts = {};
+    opts.guard_pages_after = SIZE_MAX / page + 1;
+    c.Status("guard_pages_after = SIZE_MAX / page + 1", S::NewOpts(1, &opts, &out), MP_EOVERFLOW);
+    opts = {};
+    opts.guard_pages_before = opts.guard_pages_after = SIZE_MAX / page / 2 + 1;
+    c.Status("guard pages before + after overflow", S::NewOpts(1, &opts, &out), MP_EOVERFLOW);
+    opts = {};
+    opts.guard_pages_after = SIZE_MAX / page - 1;
+    c.Status("guard pages + data overflow", S::NewOpts(2 * page, &opts, &out), MP_EOVERFLOW);
+    opts = {};
+    opts.guard_pages_before = (size_t{1} << 62) / page;
+    c.Refused("guard pages of 2^62 bytes", S::NewOpts(1, &opts, &out));
+    for (int huge : {3, 4, 100, INT_MAX, -1}) {
+        opts = {};
+        opts.huge = static_cast<mp_huge>(huge);
+        c.Status("huge = " + std::to_string(huge), S::NewOpts(1, &opts, &out), MP_EINVAL);
+    }
+    EXPECT_TRUE(IsSentinel(out)) << "a failed new_opts wrote its out-parameter";
+}
+
+TYPED_TEST(SweepStates, StaleAndNullHandlesAreRefused) {
+    using S = TypeParam;
+    using H = typename S::Handle;
+    Cases c(std::string("mp_pages_") + S::kName + " functions on stale and NULL handles");
+    const size_t page = mp_page_size();
+    StaleHandles<S> stale;
+
+    c.Nothing("len(NULL)", S::Len(nullptr));
+    c.Status("free(NULL)", S::Free(nullptr), MP_EINVAL);
+    c.Status("advise(NULL)", S::Advise(nullptr, 0, 1, MP_ADVICE_NORMAL), MP_EINVAL);
+    if constexpr (S::kReadable) c.Nothing("data(NULL)", S::Data(nullptr));
+    if constexpr (S::kWritable) c.Nothing("data_mut(NULL)", S::DataMut(nullptr));
+    if constexpr (std::is_same_v<S, mp_test::RwState>) {
+        c.Status("discard(NULL)", mp_pages_rw_discard(nullptr, 0, 1), MP_EINVAL);
+    }
+
+    for (auto &[what, h] : stale.handles) {
+        const H before = h;
+        c.Nothing("len(" + what + ")", S::Len(&h));
+        c.Status("advise(" + what + ")", S::Advise(&h, 0, page, MP_ADVICE_NORMAL), MP_ESTALE);
+        if constexpr (S::kReadable) c.Nothing("data(" + what + ")", S::Data(&h));
+        if constexpr (S::kWritable) c.Nothing("data_mut(" + what + ")", S::DataMut(&h));
+        if constexpr (std::is_same_v<S, mp_test::RwState>) {
+            c.Status("discard(" + what + ")", mp_pages_rw_discard(&h, 0, page), MP_ESTALE);
+        }
+        c.Status("free(" + what + ")", S::Free(&h), MP_ESTALE);
+        c.Status("second free(" + what + ")", S::Free(&h), MP_ESTALE);
+        EXPECT_TRUE(mp_test::SameBytes(h, before)) << what << " was written to";
+    }
+}
+
+TYPED_TEST(SweepStates, RangesOutsideThePagesAreRefused) {
+    using S = TypeParam;
+    using H = typename S::Handle;
+    Cases c(std::string("mp_pages_") + S::kName + "_advise" +
+            (std::is_same_v<S, mp_test::RwState> ? ", mp_pages_rw_discard" : "") +
+            " ranges and advice");
+    const size_t page = mp_page_size();
+    mp_pages_rw rw;
+    ASSERT_EQ(mp_pages_rw_new(2 * page, &rw), MP_OK);
+    mp_test::FillPattern(mp_pages_rw_data_mut(&rw), 2 * page, 7);
+    H h;
+    ASSERT_EQ(mp_test::FromRw<S>(&rw, &h), MP_OK);
+    const size_t len = S::Len(&h);
+    ASSERT_EQ(len, 2 * page);
+
+    const std::vector<std::pair<size_t, size_t>> ranges = {
+        {0, 0},
+        {len, 1},
+        {len, 0},
+        {len - 1, 2},
+        {0, len + 1},
+        {1, len},
+        {SIZE_MAX, 1},
+        {1, SIZE_MAX},
+        {SIZE_MAX, 0},
+        {len / 2, SIZE_MAX},
+        {SIZE_MAX, SIZE_MAX},
+        {page, SIZE_MAX - page + 1},
+    };
+    for (auto [offset, n] : ranges) {
+        const std::string range = std::to_string(offset) + ", " + std::to_string(n);
+        c.Status("advise(" + range + ")", S::Advise(&h, offset, n, MP_ADVICE_WILLNEED), MP_EINVAL);
+        if constexpr (std::is_same_v<S, mp_test::RwState>) {
+            c.Status("discard(" + range + ")", mp_pages_rw_discard(&h, offset, n), MP_EINVAL);
+        }
+    }
+    for (int advice : {4, 5, 1000, INT_MAX, -1}) {
+        c.Status("advise(advice " + std::to_string(advice) + ")",
+                 S::Advise(&h, 0, 1, static_cast<mp_advice>(advice)), MP_EINVAL);
+    }
+
+    // The page set is untouched and still works.
+    EXPECT_EQ(S::Len(&h), len);
+    ASSERT_EQ(mp_test::ToRw<S>(&h, &rw), MP_OK);
+    EXPECT_EQ(mp_test::PatternMismatch(mp_pages_rw_data(&rw), len, 7), len);
+    EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
+}
+
+template <class T> class SweepTransitions : public ::testing::Test {};
+TYPED_TEST_SUITE(SweepTransitions, mp_test::AllTransitions, mp_test::TransitionName);
+
+TYPED_TEST(SweepTransitions, BadHandlesAreRefusedAndNothingChanges) {
+    using T = TypeParam;
+    using From = typename T::FromState;
+    using To = typename T::ToState;
+    Cases c(std::string("mp_pages_") + From::kName + "_into_" + To::kName);
+    const size_t page = mp_page_size();
+    StaleHandles<From> stale;
+
+    typename To::Handle to = Sentinel<typename To::Handle>();
+    mp_pages_rw rw;
+    ASSERT_EQ(mp_pages_rw_new(page, &rw), MP_OK);
+    mp_test::FillPattern(mp_pages_rw_data_mut(&rw), page, 3);
+    typename From::Handle from;
+    ASSERT_EQ(mp_test::FromRw<From>(&rw, &from), MP_OK);
+    const auto from_before = from;
+
+    c.Status("into(NULL, to)", T::Into(nullptr, &to), MP_EINVAL);
+    c.Status("into(from, NULL)", T::Into(&from, nullptr), MP_EINVAL);
+    c.Status("into(NULL, NULL)", T::Into(nullptr, nullptr), MP_EINVAL);
+    for (auto &[what, h] : stale.handles) {
+        const auto before = h;
+        c.Status("into(" + what + ")", T::Into(&h, &to), MP_ESTALE);
+        EXPECT_TRUE(mp_test::SameBytes(h, before)) << what << " was written to";
+    }
+    EXPECT_TRUE(IsSentinel(to)) << "a failed transition wrote its out-parameter";
+
+    // The live page set is untouched and still works.
+    EXPECT_TRUE(mp_test::SameBytes(from, from_before));
+    EXPECT_EQ(From::Len(&from), page);
+    ASSERT_EQ(mp_test::ToRw<From>(&from, &rw), MP_OK);
+    EXPECT_EQ(mp_test::PatternMismatch(mp_pages_rw_data(&rw), page, 3), page);
+    EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
+}
+
+TEST(SweepStatus, EveryValueHasAString) {
+    Cases c("mp_status_str, mp_jit_probe");
+    for (int v : {-1, 8, 9, 100, INT_MAX, INT_MIN}) {
+        c.Holds("mp_status_str(" + std::to_string(v) + ") is not NULL",
+                mp_status_str(static_cast<mp_status>(v)) != nullptr);
+    }
+    c.Status("mp_jit_probe(NULL)", mp_jit_probe(nullptr), MP_EINVAL);
+}
+
+} // namespace
