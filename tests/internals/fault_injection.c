@@ -114,7 +114,8 @@ void fault_install(void) {
 }
 
 void fault_arm(unsigned nth, mp_status status, int os_error) {
-    fault_install();
+    mp__os = counting;
+    installed = true;
     countdown = nth;
     fault_status = status;
     fault_os_error = os_error;
@@ -123,6 +124,7 @@ void fault_arm(unsigned nth, mp_status status, int os_error) {
 
 void fault_disarm(void) {
     countdown = 0;
+    if (installed) mp__os = counting;
 }
 
 void fault_uninstall(void) {

@@ -25,13 +25,14 @@ extern "C" {
  * every call goes to the platform. Installing twice does nothing. */
 void fault_install(void);
 
-/* Installs the wrappers if needed and arms them: the nth call (1-based) from
- * now that can fail returns status and records os_error, every other call
- * goes to the platform. flush_icache cannot fail and is not counted. */
+/* Installs the wrappers, over any entry a test replaced, and arms them: the
+ * nth call (1-based) from now that can fail returns status and records
+ * os_error, every other call goes to the platform. flush_icache cannot fail
+ * and is not counted. */
 void fault_arm(unsigned nth, mp_status status, int os_error);
 
-/* Disarms: no call fails from now on. The wrappers stay installed and keep
- * counting. */
+/* Disarms: no call fails from now on. The wrappers are installed again over
+ * any entry a test replaced since fault_arm, and keep counting. */
 void fault_disarm(void);
 
 /* Puts the platform's table back. */
