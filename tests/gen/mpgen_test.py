@@ -1,0 +1,302 @@
+"""Tests of the generator's command line and of `mpgen.py states`.
+
+Bad command lines stop mpgen.py with exactly one line on stderr that names
+the problem, exit status 2, no Python traceback and no output; gencore's
+checks name the bad entry; the output for the default features matches the
+golden files in tests/golden/ byte for byte; the output is the same on every
+run; and the headers Bazel generated for this build are the generator's
+output for the build's features.
+
+Run by Bazel (bazel test //tests/gen:mpgen_test) or by hand from the
+repository root:
+
+    python3 tests/gen/mpgen_test.py               # run the tests
+    python3 tests/gen/mpgen_test.py --regenerate  # rewrite tests/golden/
+"""
+
+import difflib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+# Paths inside the repository, which Bazel lays out the same way in the
+# test's runfiles.
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+MPGEN = os.path.join(ROOT, "gen", "mpgen.py")
+GOLDEN = os.path.join(ROOT, "tests", "golden")
+
+# The default features (allow_exec off, deny_xw on), as mpgen.py flags, and
+# the files they make, relative to an include directory.
+DEFAULT_FLAGS = ["--deny-xw"]
+OUTPUTS = ("memory_pages/features.h", "memory_pages/memory_pages.h")
+
+# Every feature combination: (allow_exec, deny_xw).
+COMBINATIONS = [(False, True), (True, True), (True, False), (False, False)]
+
+sys.path.insert(0, os.path.join(ROOT, "gen"))
+import gencore  # noqa: E402  (found through the path above)
+
+
+def flags_for(allow_exec, deny_xw):
+    return (["--allow-exec"] if allow_exec else []) + (["--deny-xw"] if deny_xw else [])
+
+
+def run_mpgen(args, cwd=None, env=None):
+    """Runs mpgen.py; returns (exit status, stdout, stderr)."""
+    p = subprocess.run(
+        [sys.executable, MPGEN] + args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        cwd=cwd,
+        env=env,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def generate_states(flags, out_dir, env=None):
+    """Runs `mpgen.py states` into out_dir; returns {output name: bytes}."""
+    paths = [os.path.join(out_dir, name) for name in OUTPUTS]
+    status, _, stderr = run_mpgen(
+        ["states"] + flags + ["--features", paths[0], "--header", paths[1]], env=env
+    )
+    if status != 0:
+        raise AssertionError("mpgen.py states %s failed: %s" % (" ".join(flags), stderr))
+    result = {}
+    for name, path in zip(OUTPUTS, paths):
+        with open(path, "rb") as f:
+            result[name] = f.read()
+    return result
+
+
+def diff(want, got, name):
+    lines = difflib.unified_diff(
+        want.decode("utf-8").splitlines(True),
+        got.decode("utf-8").splitlines(True),
+        "golden/" + name,
+        "generated/" + name,
+    )
+    return "".join(lines)
+
+
+class BadCommandLines(unittest.TestCase):
+    """Each bad command line gives one line on stderr and exit status 2."""
+
+    def check_error(self, args, *names):
+        """Runs mpgen.py with args in a fresh folder ({tmp} in args and names
+        stands for it); expects a one-line error mentioning every string of
+        names, and no file written."""
+        with tempfile.TemporaryDirectory() as tmp:
+            args = [a.replace("{tmp}", tmp) for a in args]
+            status, stdout, stderr = run_mpgen(args, cwd=tmp)
+            written = sorted(os.listdir(tmp))
+        self.assertEqual(status, 2, "args %r, stderr %r" % (args, stderr))
+        self.assertEqual(stdout, "", "args %r" % args)
+        self.assertNotIn("Traceback", stderr)
+        self.assertEqual(stderr.count("\n"), 1, "not one line: %r" % stderr)
+        self.assertTrue(stderr.endswith("\n"), repr(stderr))
+        self.assertTrue(stderr.startswith("mpgen.py: error: "), repr(stderr))
+        for name in names:
+            self.assertIn(name.replace("{tmp}", tmp), stderr, "args %r" % args)
+        self.assertEqual(written, [], "a failed run wrote %s" % written)
+
+    def test_no_subcommand(self):
+        self.check_error([], "command")
+
+    def test_unknown_subcommand(self):
+        self.check_error(["frobnicate"], "frobnicate")
+
+    def test_states_without_outputs(self):
+        self.check_error(["states"], "--features", "--header")
+
+    def test_states_without_header(self):
+        self.check_error(["states", "--features", "f.h"], "--header")
+
+    def test_option_without_its_value(self):
+        self.check_error(["states", "--header", "h.h", "--features"], "--features")
+
+    def test_unknown_option(self):
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", "--bogus"], "--bogus")
+
+    def test_value_given_to_a_switch(self):
+        self.check_error(
+            ["states", "--allow-exec=yes", "--features", "f.h", "--header", "h.h"],
+            "--allow-exec",
+        )
+
+    def test_stray_argument(self):
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", "extra"], "extra")
+
+    def test_unwritable_output(self):
+        # The output is an existing folder, which cannot be opened as a file.
+        self.check_error(["states", "--features", "{tmp}", "--header", "{tmp}/h.h"], "{tmp}")
+
+    def test_help_is_not_an_error(self):
+        status, stdout, stderr = run_mpgen(["states", "--help"])
+        self.assertEqual(status, 0, stderr)
+        self.assertIn("--allow-exec", stdout)
+        self.assertEqual(stderr, "")
+
+
+class EntryChecks(unittest.TestCase):
+    """gencore's checks of user entries, shared by the vec and fnref
+    subcommands: each error is one line that names the bad entry."""
+
+    def check_gen_error(self, call, *names):
+        with self.assertRaises(gencore.GenError) as caught:
+            call()
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        for name in names:
+            self.assertIn(name, message)
+
+    def test_accepts_a_fresh_identifier(self):
+        taken = set()
+        gencore.check_type_name("vector", "point_vec", taken)
+        self.assertEqual(taken, {"point_vec"})
+
+    def test_rejects_what_is_not_an_identifier(self):
+        for bad in ["", "1abc", "a-b", "a b", "a.b", "caf\u00e9", "a\nb"]:
+            self.check_gen_error(
+                lambda: gencore.check_type_name("vector", bad, set()), "vector", repr(bad)
+            )
+
+    def test_rejects_keywords(self):
+        for bad in ["int", "struct", "_Bool", "bool", "typeof"]:
+            self.check_gen_error(lambda: gencore.check_type_name("signature", bad, set()), bad)
+
+    def test_rejects_the_reserved_prefix(self):
+        for bad in ["mp_vec", "MP_thing", "Mp_x"]:
+            self.check_gen_error(lambda: gencore.check_type_name("vector", bad, set()), bad)
+
+    def test_rejects_a_name_declared_twice(self):
+        taken = set()
+        gencore.check_type_name("vector", "v", taken)
+        self.check_gen_error(lambda: gencore.check_type_name("vector", "v", taken), "'v'", "twice")
+
+    def test_splits_an_assignment(self):
+        self.assertEqual(
+            gencore.parse_assignment("vector", " v = struct point "), ("v", "struct point")
+        )
+        self.assertEqual(gencore.parse_assignment("vector", "v=a=b"), ("v", "a=b"))
+
+    def test_rejects_an_assignment_without_a_value(self):
+        for bad in ["v", "v=", "v=  ", ""]:
+            self.check_gen_error(lambda: gencore.parse_assignment("vector", bad), repr(bad))
+
+
+class StatesOutput(unittest.TestCase):
+    """What `mpgen.py states` generates for each feature combination."""
+
+    def generate(self, allow_exec, deny_xw):
+        with tempfile.TemporaryDirectory() as tmp:
+            return generate_states(flags_for(allow_exec, deny_xw), tmp)
+
+    def test_default_output_matches_the_golden_files(self):
+        got = self.generate(False, True)
+        for name in OUTPUTS:
+            with open(os.path.join(GOLDEN, name), "rb") as f:
+                want = f.read()
+            self.assertTrue(
+                want == got[name],
+                "%s differs from tests/golden/%s; if the change is intended, run "
+                "`python3 tests/gen/mpgen_test.py --regenerate` and review the diff:\n%s"
+                % (name, name, diff(want, got[name], name)),
+            )
+
+    def test_output_is_the_same_on_every_run(self):
+        for allow_exec, deny_xw in COMBINATIONS:
+            runs = []
+            for seed in ("0", "4242"):
+                env = dict(os.environ, PYTHONHASHSEED=seed)
+                with tempfile.TemporaryDirectory() as tmp:
+                    runs.append(generate_states(flags_for(allow_exec, deny_xw), tmp, env))
+            for other in runs[1:]:
+                self.assertEqual(runs[0], other, "features %s" % ((allow_exec, deny_xw),))
+
+    def test_each_combination_has_exactly_its_states(self):
+        expected = {
+            (False, True): ["none", "r", "rw"],
+            (False, False): ["none", "r", "rw"],
+            (True, True): ["none", "r", "rw", "rx"],
+            (True, False): ["none", "r", "rw", "rx", "rwx"],
+        }
+        for features, states in expected.items():
+            header = self.generate(*features)["memory_pages/memory_pages.h"].decode()
+            found = re.findall(r"^typedef struct mp_pages_(\w+) \{", header, re.M)
+            self.assertEqual(found, states, "features %s" % (features,))
+
+    def test_features_header_matches_the_flags(self):
+        for allow_exec, deny_xw in COMBINATIONS:
+            text = self.generate(allow_exec, deny_xw)["memory_pages/features.h"].decode()
+            macros = dict(re.findall(r"^#define (MP_\w+) (\d)$", text, re.M))
+            self.assertEqual(
+                macros,
+                {
+                    "MP_ALLOW_EXEC": str(int(allow_exec)),
+                    "MP_DENY_XW": str(int(deny_xw)),
+                    "MP_HAVE_RX": str(int(allow_exec)),
+                    "MP_HAVE_RWX": str(int(allow_exec and not deny_xw)),
+                },
+            )
+
+    def test_functions_follow_the_access_of_each_state(self):
+        header = self.generate(True, False)["memory_pages/memory_pages.h"].decode()
+        functions = set(re.findall(r"\b(mp_pages_\w+)\(", header))
+        states = {"none": "", "r": "r", "rw": "rw", "rx": "rx", "rwx": "rwx"}
+        for s, access in states.items():
+            t = "mp_pages_" + s
+            for f in ("new", "new_opts", "len", "free", "advise"):
+                self.assertIn("%s_%s" % (t, f), functions)
+            self.assertEqual(t + "_data" in functions, "r" in access, t)
+            self.assertEqual(t + "_data_mut" in functions, "w" in access, t)
+            self.assertEqual(t + "_discard" in functions, s == "rw", t)
+            for other in states:
+                self.assertEqual(t + "_into_" + other in functions, other != s, t)
+
+    def test_outputs_carry_the_do_not_edit_banner(self):
+        got = self.generate(False, True)
+        for name, template in zip(OUTPUTS, ("features.h.j2", "memory_pages.h.j2")):
+            first = got[name].decode().splitlines()[0]
+            self.assertIn("templates/" + template, first)
+            self.assertIn("gen/mpgen.py", first)
+            self.assertIn("Do not edit", first)
+
+
+class BazelOutput(unittest.TestCase):
+    """The headers that //:states_headers made for this build (given as test
+    data) are exactly what the generator makes for the build's features."""
+
+    def test_bazel_headers_are_the_generator_output_for_these_features(self):
+        if "TEST_SRCDIR" not in os.environ:
+            self.skipTest("only under `bazel test`, which builds the headers")
+        built = {}
+        for name in OUTPUTS:
+            with open(os.path.join(ROOT, name), "rb") as f:
+                built[name] = f.read()
+        macros = dict(
+            re.findall(r"^#define (MP_\w+) (\d)$", built[OUTPUTS[0]].decode(), re.M)
+        )
+        allow_exec = macros["MP_ALLOW_EXEC"] == "1"
+        deny_xw = macros["MP_DENY_XW"] == "1"
+        with tempfile.TemporaryDirectory() as tmp:
+            want = generate_states(flags_for(allow_exec, deny_xw), tmp)
+        for name in OUTPUTS:
+            self.assertTrue(want[name] == built[name], diff(want[name], built[name], name))
+
+
+def regenerate():
+    """Rewrites the golden files from the generator's default output."""
+    got = generate_states(DEFAULT_FLAGS, GOLDEN)
+    for name in got:
+        print("wrote tests/golden/%s" % name)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--regenerate"]:
+        regenerate()
+    else:
+        unittest.main()
