@@ -7,9 +7,37 @@
  * committing is an mprotect and decommitting is an mprotect back to
  * PROT_NONE plus MADV_DONTNEED, which frees the memory.
  *
- * macOS: executable memory under the hardened runtime must be mapped with
- * MAP_JIT, so reservations that may become executable carry it, and the
- * instruction cache is made coherent with sys_icache_invalidate.
+ * Elsewhere MADV_DONTNEED may keep the contents, so decommitting (and
+ * discarding, where no MAP_JIT range is involved) replaces the range with a
+ * fresh anonymous mapping, whose pages read as zeros when touched again.
+ *
+ * macOS (checked against Apple's documentation and the XNU sources, but not
+ * built or run: this project has no macOS machine):
+ *  - Under the hardened runtime, only MAP_JIT memory may ever execute, and
+ *    only with the com.apple.security.cs.allow-jit entitlement. Reservations
+ *    that may become executable are mapped PROT_NONE with MAP_JIT; without
+ *    the entitlement that mmap fails, and so does the page set.
+ *  - On Apple silicon a page may never be writable and executable at once:
+ *    the kernel refuses an RWX mprotect, and an RWX MAP_JIT page is writable
+ *    or executable per thread, as pthread_jit_write_protect_np() switches it
+ *    for the calling thread only. The states of this library are the same
+ *    for every thread, so this layer keeps to mprotect between none, r, rw
+ *    and rx, which are the same for all threads also inside MAP_JIT ranges,
+ *    and refuses write with execute with MP_ENOTSUP (mp_pages_rwx). It never
+ *    calls pthread_jit_write_protect_np(); a per-thread writable-or-executable
+ *    state would be a different contract. XNU also refuses to change the
+ *    protection of a MAP_JIT range that is RWX, which is why reservations are
+ *    made PROT_NONE directly rather than RWX and then narrowed.
+ *  - MAP_JIT cannot be combined with MAP_FIXED, so a MAP_JIT range cannot be
+ *    replaced by a fresh mapping without losing the right to execute. In
+ *    builds where ranges may be MAP_JIT (MP_HAVE_RX), discard zeroes the
+ *    range and then lets the kernel take the pages back (MADV_FREE): the
+ *    memory is returned when the system needs it, not at once, and the
+ *    range reads as zeros either way.
+ *  - The instruction cache is made coherent with sys_icache_invalidate(), as
+ *    Apple asks before running newly written instructions.
+ *  - Pages are 16 KiB on Apple silicon (4 KiB under Rosetta and on Intel);
+ *    the size is always read from sysconf.
  */
 #define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_HUGETLB, MADV_* on glibc */
 #define _DARWIN_C_SOURCE
@@ -26,6 +54,7 @@
 #include <libkern/OSCacheControl.h>
 #endif
 
+#include "memory_pages/features.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
 
@@ -69,7 +98,6 @@ static int posix_prot(unsigned prot) {
 
 static mp_status posix_reserve(size_t size, unsigned flags, void **out) {
     int map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
-    int prot = PROT_NONE;
     if (flags & MP__OS_HUGE) {
 #ifdef MAP_HUGETLB
         /* Without MAP_NORESERVE the kernel takes the huge pages from its pool
@@ -81,24 +109,17 @@ static mp_status posix_reserve(size_t size, unsigned flags, void **out) {
 #endif
     }
 #if defined(__APPLE__) && defined(MAP_JIT)
-    if (flags & MP__OS_EXECUTABLE) {
-        /* MAP_JIT must be given at mmap time with every permission the range
-         * will ever have; the range is then narrowed to no access. */
-        map_flags |= MAP_JIT;
-        prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-    }
+    /* MAP_JIT is only given at mmap time, and PROT_NONE is enough: the
+     * maximum protection of an anonymous mapping is always read, write and
+     * execute, and the range gets its access by mprotect later. */
+    if (flags & MP__OS_EXECUTABLE) map_flags |= MAP_JIT;
 #endif
-    void *p = mmap(NULL, size, prot, map_flags, -1, 0);
+    void *p = mmap(NULL, size, PROT_NONE, map_flags, -1, 0);
     if (p == MAP_FAILED) {
         if ((flags & MP__OS_HUGE) && errno == EINVAL) {
             return mp__fail_os(MP_ENOTSUP, errno);
         }
         return fail_errno();
-    }
-    if (prot != PROT_NONE && mprotect(p, size, PROT_NONE) != 0) {
-        mp_status s = fail_errno();
-        munmap(p, size);
-        return s;
     }
     *out = p;
     return MP_OK;
@@ -109,15 +130,37 @@ static mp_status posix_release(void *base, size_t size) {
 }
 
 static mp_status posix_protect(void *addr, size_t size, unsigned prot) {
+#if defined(__APPLE__) && defined(__aarch64__)
+    /* Apple silicon has no page that is writable and executable for every
+     * thread (see the top of this file). */
+    if ((prot & MP__PROT_WRITE) && (prot & MP__PROT_EXEC)) return mp__fail(MP_ENOTSUP);
+#endif
     return mprotect(addr, size, posix_prot(prot)) == 0 ? MP_OK : fail_errno();
 }
 
+#ifndef __linux__
+/* Replaces [addr, addr + size) by a fresh private anonymous mapping with
+ * access prot: the old pages go back to the kernel at once, and the new ones
+ * read as zeros. On failure the old mapping is left as it was. */
+static mp_status fresh_mapping(void *addr, size_t size, unsigned prot) {
+    void *p = mmap(addr, size, posix_prot(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? fail_errno() : MP_OK;
+}
+#endif
+
 static mp_status posix_decommit(void *addr, size_t size) {
+#ifdef __linux__
     if (mprotect(addr, size, PROT_NONE) != 0) return fail_errno();
     /* The range is already inaccessible; if the kernel keeps the memory, it
      * is still freed when the reservation is released. */
     (void)madvise(addr, size, MADV_DONTNEED);
     return MP_OK;
+#else
+    /* MADV_DONTNEED keeps the contents here, and a later commit must read
+     * as zeros. No caller decommits a range that may become executable (page
+     * sets are never decommitted), so losing MAP_JIT on macOS is harmless. */
+    return fresh_mapping(addr, size, MP__PROT_NONE);
+#endif
 }
 
 static mp_status posix_remap(void *from, size_t size, void *to) {
@@ -145,12 +188,17 @@ static mp_status posix_discard(void *addr, size_t size, unsigned prot) {
      * next touch maps fresh zero pages. */
     (void)prot;
     return madvise(addr, size, MADV_DONTNEED) == 0 ? MP_OK : fail_errno();
+#elif defined(__APPLE__) && MP_HAVE_RX
+    /* The range may be MAP_JIT, which a fresh mapping would lose (see the
+     * top of this file): zero it, then let the kernel take the pages back.
+     * Discard is only asked of writable page sets. */
+    (void)prot;
+    memset(addr, 0, size);
+    return madvise(addr, size, MADV_FREE) == 0 ? MP_OK : fail_errno();
 #else
     /* Elsewhere MADV_DONTNEED and MADV_FREE may keep the old contents, so
      * the range is replaced by a fresh zero mapping with the same access. */
-    int map_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    void *p = mmap(addr, size, posix_prot(prot), map_flags, -1, 0);
-    return p == MAP_FAILED ? fail_errno() : MP_OK;
+    return fresh_mapping(addr, size, prot);
 #endif
 }
 

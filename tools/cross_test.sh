@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Runs the test suite of memory_pages for the cross targets: Windows x86-64
+# (mingw-w64, run under wine), Linux aarch64 (run under qemu-aarch64-static)
+# and Linux i686 (gcc -m32, run natively). It first installs, with apt-get,
+# whatever the chosen targets need and is missing (tools/setup.sh does the
+# same for the host build). toolchains/BUILD holds the toolchains,
+# docs/platforms.md says what runs where.
+#
+# Every target runs `bazel test --keep_going //...` in each feature
+# combination (default, --config=exec, --config=rwx). The last line printed is
+# "N passed, N failed", counting those runs; the exit status is 0 only when
+# every run passed.
+#
+# Usage: tools/cross_test.sh [all|mingw|aarch64|i686]... [-- extra bazel test options]
+#   With no target, or "all", runs all three.
+# Environment:
+#   MP_BAZEL_OUTPUT_ROOT  --output_user_root for the Bazel server (default:
+#                         Bazel's own, as tools/test.sh).
+#   MP_CROSS_COMBOS       the feature combinations to run (default
+#                         "default exec rwx").
+#   MP_CROSS_PATTERN      the target pattern (default //...).
+#   MP_WINEPREFIX         the scratch wine prefix (default
+#                         /tmp/memory_pages-wine-UID); it is kept between runs
+#                         because setting one up takes about half a minute.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+targets=()
+while [[ $# -gt 0 && "$1" != "--" ]]; do
+    case "$1" in
+    all) targets+=(mingw aarch64 i686) ;;
+    mingw | aarch64 | i686) targets+=("$1") ;;
+    *)
+        echo "cross_test: unknown target '$1' (all, mingw, aarch64, i686)" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+if [[ $# -gt 0 ]]; then shift; fi
+if [[ ${#targets[@]} -eq 0 ]]; then targets=(mingw aarch64 i686); fi
+
+# ---- Set-up: the host build's packages, then each target's ----------------
+
+tools/setup.sh
+
+# Debian packages per target. Recommended packages are left out: wine's
+# alone pull in hundreds of megabytes of fonts and desktop libraries.
+# gcc-12-multilib, not gcc-multilib: the latter removes the aarch64 cross
+# compilers.
+declare -A packages=(
+    [mingw]="gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix wine wine64"
+    [aarch64]="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static"
+    [i686]="gcc-12-multilib g++-12-multilib"
+)
+missing=()
+for target in "${targets[@]}"; do
+    for package in ${packages[$target]}; do
+        status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+        if [[ "$status" != "installed" ]]; then missing+=("$package"); fi
+    done
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    as_root=()
+    if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
+    echo "cross_test: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+startup=()
+if [[ -n "${MP_BAZEL_OUTPUT_ROOT:-}" ]]; then
+    startup+=("--output_user_root=$MP_BAZEL_OUTPUT_ROOT")
+fi
+read -r -a combos <<<"${MP_CROSS_COMBOS:-default exec rwx}"
+declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
+pattern=${MP_CROSS_PATTERN:-//...}
+
+# ---- Wine: one scratch prefix and one persistent server for every test ------
+
+wine_prefix=${MP_WINEPREFIX:-/tmp/memory_pages-wine-$(id -u)}
+stop_wineserver() {
+    WINEPREFIX="$wine_prefix" wineserver -k >/dev/null 2>&1 || true
+}
+for target in "${targets[@]}"; do
+    if [[ "$target" == mingw ]]; then
+        start=$SECONDS
+        echo "=== wine: preparing $wine_prefix"
+        mkdir -p "$wine_prefix"
+        # The server's output is detached: a test runner that inherits its
+        # pipes waits for it forever.
+        if [[ ! -f "$wine_prefix/system.reg" ]]; then
+            WINEPREFIX="$wine_prefix" WINEDEBUG=-all wineboot --init </dev/null >/dev/null 2>&1
+        fi
+        WINEPREFIX="$wine_prefix" wineserver -p </dev/null >/dev/null 2>&1 &
+        trap stop_wineserver EXIT
+        echo "=== wine: ready ($((SECONDS - start)) s)"
+    fi
+done
+
+# ---- The runs -----------------------------------------------------------------
+
+passed=0
+failed=0
+not_passed=()
+for target in "${targets[@]}"; do
+    for combo in "${combos[@]}"; do
+        if [[ -z "${combo_flags[$combo]+set}" ]]; then
+            echo "cross_test: unknown feature combination '$combo'" >&2
+            exit 2
+        fi
+        echo "=== bazel test $pattern [$target, $combo]"
+        start=$SECONDS
+        status=0
+        # shellcheck disable=SC2086 # the combination's flags are split on purpose
+        bazel "${startup[@]}" test --keep_going --config="$target" \
+            --test_env=MP_WINEPREFIX="$wine_prefix" ${combo_flags[$combo]} "$@" \
+            -- "$pattern" || status=$?
+        if [[ $status -eq 0 ]]; then
+            passed=$((passed + 1))
+            echo "=== [$target, $combo] passed ($((SECONDS - start)) s)"
+        else
+            failed=$((failed + 1))
+            not_passed+=("$target, $combo: bazel exited with $status")
+            echo "=== [$target, $combo] FAILED, bazel exited with $status ($((SECONDS - start)) s)"
+        fi
+    done
+done
+
+if [[ ${#not_passed[@]} -gt 0 ]]; then
+    echo "Not passed:"
+    printf '  %s\n' "${not_passed[@]}"
+fi
+echo "${passed} passed, ${failed} failed"
+[[ $failed -eq 0 ]]
