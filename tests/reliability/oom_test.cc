@@ -23,7 +23,7 @@
 
 #include "memory_pages/memory_pages.h"
 #include "tests/internals/mappings.h"
-#include "tests/reliability/oom_vecs.h"
+#include "tests/reliability/vecs.h"
 
 namespace {
 
@@ -185,9 +185,9 @@ bool AllBytes(const uint8_t *p, size_t len, unsigned char b) {
 // that larger requests are refused too; then grows a vector of 3-byte
 // elements by extend until refused.
 [[noreturn]] void VectorUntilRefused(const Limit &limit) {
-    oom_u64 warm;
-    if (oom_u64_new(&warm) != MP_OK || oom_u64_push(&warm, 1) != MP_OK ||
-        oom_u64_free(&warm) != MP_OK) {
+    rel_u64 warm;
+    if (rel_u64_new(&warm) != MP_OK || rel_u64_push(&warm, 1) != MP_OK ||
+        rel_u64_free(&warm) != MP_OK) {
         Fail("a vector cannot be made before the limit");
         Finish();
     }
@@ -197,17 +197,17 @@ bool AllBytes(const uint8_t *p, size_t len, unsigned char b) {
     const int maps_before = mappings_count();
     if (!SetLimit(limit)) Finish();
 
-    oom_u64 v;
-    if (oom_u64_new(&v) != MP_OK) Fail("oom_u64_new refused");
+    rel_u64 v;
+    if (rel_u64_new(&v) != MP_OK) Fail("rel_u64_new refused");
     mp_status s = MP_OK;
     const size_t most = 2 * kHeadroom / sizeof(uint64_t);
     size_t n = 0;
     for (; n < most; n++) {
-        if (n == oom_u64_capacity(&v)) {
-            s = oom_u64_push(&v, n);
+        if (n == rel_u64_capacity(&v)) {
+            s = rel_u64_push(&v, n);
             if (s != MP_OK) break;
         } else {
-            s = oom_u64_push(&v, n); // the fast path, no OS call
+            s = rel_u64_push(&v, n); // the fast path, no OS call
             if (s != MP_OK) {
                 Fail("push with spare capacity failed: %s", mp_status_str(s));
                 break;
@@ -216,41 +216,41 @@ bool AllBytes(const uint8_t *p, size_t len, unsigned char b) {
     }
     if (n == most) Fail("a vector of %zu MiB was never refused", 2 * kHeadroom / kMiB);
     ExpectRefused("push at the limit", s);
-    const size_t cap = oom_u64_capacity(&v);
-    if (oom_u64_len(&v) != n) Fail("the refused push changed the length");
-    ExpectRefused("reserve of 1 GiB at the limit", oom_u64_reserve(&v, 1024 * kMiB / 8));
+    const size_t cap = rel_u64_capacity(&v);
+    if (rel_u64_len(&v) != n) Fail("the refused push changed the length");
+    ExpectRefused("reserve of 1 GiB at the limit", rel_u64_reserve(&v, 1024 * kMiB / 8));
     uint64_t fill = 7;
-    ExpectRefused("resize to 1 GiB at the limit", oom_u64_resize(&v, 1024 * kMiB / 8, fill));
-    oom_u64 big;
+    ExpectRefused("resize to 1 GiB at the limit", rel_u64_resize(&v, 1024 * kMiB / 8, fill));
+    rel_u64 big;
     ExpectRefused("with_capacity of 1 GiB at the limit",
-                  oom_u64_with_capacity(1024 * kMiB / 8, &big));
-    if (oom_u64_len(&v) != n || oom_u64_capacity(&v) != cap)
+                  rel_u64_with_capacity(1024 * kMiB / 8, &big));
+    if (rel_u64_len(&v) != n || rel_u64_capacity(&v) != cap)
         Fail("refused calls changed the vector");
     for (size_t i = 0; i < n; i++) {
-        if (*oom_u64_at(&v, i) != i) {
+        if (*rel_u64_at(&v, i) != i) {
             Fail("element %zu lost its value", i);
             break;
         }
     }
 
-    if (oom_u64_free(&v) != MP_OK) Fail("the vector cannot be freed");
+    if (rel_u64_free(&v) != MP_OK) Fail("the vector cannot be freed");
 
     // With that memory back, a vector of odd-sized elements, grown by
     // extend, is refused as well.
-    oom_odd odd;
-    if (oom_odd_new(&odd) != MP_OK) Fail("oom_odd_new refused at the limit");
+    rel_odd odd;
+    if (rel_odd_new(&odd) != MP_OK) Fail("rel_odd_new refused at the limit");
     static odd_elem chunk[4096];
     for (size_t i = 0; i < 4096; i++)
         chunk[i].b[0] = chunk[i].b[1] = chunk[i].b[2] = 0x5a;
     size_t odd_len = 0;
     for (;;) {
-        s = oom_odd_extend(&odd, chunk, 4096);
+        s = rel_odd_extend(&odd, chunk, 4096);
         if (s != MP_OK) break;
         odd_len += 4096;
     }
     ExpectRefused("extend of the odd-sized vector at the limit", s);
-    if (oom_odd_len(&odd) != odd_len) Fail("the refused extend changed the length");
-    if (oom_odd_free(&odd) != MP_OK) Fail("the odd-sized vector cannot be freed");
+    if (rel_odd_len(&odd) != odd_len) Fail("the refused extend changed the length");
+    if (rel_odd_free(&odd) != MP_OK) Fail("the odd-sized vector cannot be freed");
 
     const int maps_after = mappings_count();
     if (exact && maps_after != maps_before)
