@@ -409,8 +409,15 @@ mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
     }
     if (fill == NULL) return mp__fail(MP_EINVAL);
     if ((s = make_room(v, slot, n - v->len, size, true)) != MP_OK) return s;
-    for (size_t i = v->len; i < n; i++)
-        memcpy(v->data + i * size, fill, size);
+    /* One copy of fill, then copies of what is filled so far, doubling. */
+    unsigned char *first = v->data + v->len * size;
+    size_t total = (n - v->len) * size, done = size;
+    memcpy(first, fill, size);
+    while (done < total) {
+        size_t chunk = min_size(done, total - done);
+        memcpy(first + done, first, chunk);
+        done += chunk;
+    }
     v->len = n;
     return MP_OK;
 }

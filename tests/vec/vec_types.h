@@ -143,16 +143,16 @@ template <class V> struct Snapshot {
 
     explicit Snapshot(const V &v) {
         std::memcpy(raw, &v, sizeof v);
-        for (size_t i = 0; i < Ops::Len(&v); i++)
-            elems.push_back(*Ops::At(&v, i));
+        if (Ops::Len(&v) != 0) elems.assign(Ops::Data(&v), Ops::Data(&v) + Ops::Len(&v));
     }
 
     /* Adds a failure to the current test unless v matches the snapshot. */
     void ExpectSame(const V &v) const {
         EXPECT_EQ(0, std::memcmp(raw, &v, sizeof v)) << "the vector's fields changed";
         ASSERT_EQ(elems.size(), Ops::Len(&v));
-        for (size_t i = 0; i < elems.size(); i++) {
-            ASSERT_TRUE(SameElem(elems[i], *Ops::At(&v, i))) << "element " << i << " changed";
+        if (!elems.empty()) {
+            EXPECT_EQ(0, std::memcmp(elems.data(), Ops::Data(&v), elems.size() * sizeof(Elem)))
+                << "the elements changed";
         }
     }
 
