@@ -99,7 +99,10 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
         if (unit == 0) return mp__fail(MP_ENOTSUP);
         flags |= MP__OS_HUGE;
     }
-    layout l;
+    /* Zeroed because gcc -O2 cannot see that plan_layout sets every field
+     * when it succeeds, and -Werror=maybe-uninitialized would stop -c opt
+     * builds. */
+    layout l = {0, 0, 0, 0};
     mp_status s = plan_layout(len, o, unit, &l);
     if (s != MP_OK) return s;
 
