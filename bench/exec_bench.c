@@ -1,0 +1,214 @@
+/*
+ * Executable pages against the raw system calls (issue 5, workloads 5 and
+ * 6; docs/benchmarks.md has the results):
+ *
+ *   5  RW -> RX -> RW of 1 page and of 256 pages, through the typed
+ *      transitions, against a pair of raw mprotect calls (with the
+ *      instruction-cache flush a JIT needs, which is free on x86);
+ *   6  a call through a checked function reference (binop_fn_call) of a
+ *      trivial function, against a call through a raw function pointer to
+ *      the same code.
+ *
+ * It needs a build with allow_exec (--config=exec). Every result is
+ * checked: the pages keep their contents, and the calls add up. Usage:
+ * exec_bench [--tiny] [--rounds N] [--tsv FILE] [--only W,...]
+ * (bench/harness.h).
+ */
+#define _GNU_SOURCE /* MAP_ANONYMOUS under -std=c11 */
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bench/bench_fns.h"
+#include "bench/harness.h"
+
+/* Machine code of int64_t add(int64_t a, int64_t b) { return a + b; }. */
+#if defined(__x86_64__)
+static const unsigned char add_code[] = {0x48, 0x8D, 0x04, 0x37,
+                                         0xC3}; /* lea rax, [rdi+rsi]; ret */
+#elif defined(__aarch64__)
+static const unsigned char add_code[] = {0x00, 0x00, 0x01, 0x8B,  /* add x0, x0, x1 */
+                                         0xC0, 0x03, 0x5F, 0xD6}; /* ret */
+#else
+#define NO_ADD_CODE
+#endif
+
+/* The byte every benchmarked page is filled with, to check that the
+ * transitions keep the contents. */
+#define FILL 0x5A
+
+static bool status_fail(const char *what, mp_status s) {
+    return mpb_fail("%s: %s", what, mp_status_str(s));
+}
+
+/* ---- Workload 5: RW -> RX -> RW ---- */
+
+enum { FLIP_LIBRARY, FLIP_RAW, FLIP_COUNT };
+static const char *const flip_names[FLIP_COUNT] = {"typed transitions", "raw mprotect"};
+
+typedef struct flip_ctx {
+    size_t pages; /* the size of the page set */
+    size_t reps;  /* round trips per run */
+} flip_ctx;
+
+/* reps round trips through mp_pages_rw_into_rx and mp_pages_rx_into_rw on
+ * len bytes whose pages are all touched. */
+static bool flip_library(size_t len, size_t reps, uint64_t *ns) {
+    mp_pages_rw rw;
+    mp_pages_rx rx;
+    mp_status s = mp_pages_rw_new(len, &rw);
+    if (s != MP_OK) return status_fail("mp_pages_rw_new", s);
+    memset(mp_pages_rw_data_mut(&rw), FILL, len);
+    bool in_rx = false;
+    uint64_t start = mpb_clock_ns();
+    for (size_t r = 0; r < reps; r++) {
+        if ((s = mp_pages_rw_into_rx(&rw, &rx)) != MP_OK) break;
+        in_rx = true;
+        if ((s = mp_pages_rx_into_rw(&rx, &rw)) != MP_OK) break;
+        in_rx = false;
+    }
+    *ns = mpb_clock_ns() - start;
+    bool ok = s == MP_OK ? true : status_fail("transition", s);
+    if (ok && mp_pages_rw_data(&rw)[len - 1] != FILL)
+        ok = mpb_fail("a transition lost the contents");
+    s = in_rx ? mp_pages_rx_free(&rx) : mp_pages_rw_free(&rw);
+    return s == MP_OK ? ok : status_fail("free", s);
+}
+
+/* The same with mprotect on a mapping of its own, flushing the instruction
+ * cache after making it executable, as a JIT must. */
+static bool flip_raw(size_t len, size_t reps, uint64_t *ns) {
+    unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return mpb_fail("mmap of %zu bytes failed", len);
+    memset(p, FILL, len);
+    bool ok = true;
+    uint64_t start = mpb_clock_ns();
+    for (size_t r = 0; r < reps && ok; r++) {
+        ok = mprotect(p, len, PROT_READ | PROT_EXEC) == 0;
+        __builtin___clear_cache((char *)p, (char *)p + len);
+        ok = ok && mprotect(p, len, PROT_READ | PROT_WRITE) == 0;
+    }
+    *ns = mpb_clock_ns() - start;
+    if (!ok) ok = mpb_fail("mprotect failed");
+    if (ok && p[len - 1] != FILL) ok = mpb_fail("mprotect lost the contents");
+    munmap(p, len);
+    return ok;
+}
+
+static bool flip_run(void *ctx, size_t c, uint64_t *ns) {
+    const flip_ctx *f = ctx;
+    size_t len = f->pages * mp_page_size();
+    return c == FLIP_LIBRARY ? flip_library(len, f->reps, &ns[0]) : flip_raw(len, f->reps, &ns[0]);
+}
+
+static bool bench_flip(const mpb_opts *opts) {
+    static const size_t sizes[] = {1, 256};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        flip_ctx f = {sizes[i], opts->tiny ? 10 : 20000};
+        printf("5: RW -> RX -> RW of %zu page%s, %zu times\n", f.pages, f.pages == 1 ? "" : "s",
+               f.reps);
+        uint64_t best[FLIP_COUNT * MPB_MAX_METRICS];
+        if (!mpb_interleave(opts, FLIP_COUNT, flip_run, &f, best)) return false;
+        char what[64];
+        for (size_t c = 0; c < FLIP_COUNT; c++) {
+            snprintf(what, sizeof what, "%s, %zu page%s", flip_names[c], f.pages,
+                     f.pages == 1 ? "" : "s");
+            mpb_measure(opts, "5", what, (double)best[c * MPB_MAX_METRICS] / (double)f.reps,
+                        "ns per round trip");
+        }
+        snprintf(what, sizeof what, "typed transitions, %zu page%s", f.pages,
+                 f.pages == 1 ? "" : "s");
+        mpb_ratio(opts, "5", what, "raw mprotect",
+                  (double)best[FLIP_LIBRARY * MPB_MAX_METRICS] /
+                      (double)best[FLIP_RAW * MPB_MAX_METRICS],
+                  1.1);
+    }
+    return true;
+}
+
+/* ---- Workload 6: checked call against raw call ---- */
+
+#ifndef NO_ADD_CODE
+enum { CALL_CHECKED, CALL_RAW, CALL_COUNT };
+static const char *const call_names[CALL_COUNT] = {"checked reference call", "raw pointer call"};
+
+typedef int64_t (*add_fn)(int64_t, int64_t);
+
+typedef struct call_ctx {
+    binop_fn ref; /* the checked reference to the code */
+    add_fn raw;   /* a plain pointer to the same code */
+    size_t calls; /* calls per run */
+} call_ctx;
+
+static bool call_run(void *ctx, size_t c, uint64_t *ns) {
+    const call_ctx *k = ctx;
+    int64_t acc = 0;
+    uint64_t start = mpb_clock_ns();
+    if (c == CALL_CHECKED) {
+        binop_fn ref = k->ref;
+        for (size_t i = 0; i < k->calls; i++) {
+            int64_t ret = 0;
+            mp_status s = binop_fn_call(&ref, acc, (int64_t)i, &ret);
+            if (s != MP_OK) return status_fail("binop_fn_call", s);
+            acc = ret;
+        }
+    } else {
+        add_fn raw = k->raw;
+        for (size_t i = 0; i < k->calls; i++)
+            acc = raw(acc, (int64_t)i);
+    }
+    ns[0] = mpb_clock_ns() - start;
+    int64_t want = (int64_t)(k->calls * (k->calls - 1) / 2);
+    if (acc != want)
+        return mpb_fail("%s: %" PRId64 " instead of %" PRId64, call_names[c], acc, want);
+    return true;
+}
+
+static bool bench_call(const mpb_opts *opts) {
+    call_ctx k;
+    k.calls = opts->tiny ? 1000 : 100000000;
+    mp_pages_rw rw;
+    mp_pages_rx rx;
+    mp_status s = mp_pages_rw_new(sizeof add_code, &rw);
+    if (s != MP_OK) return status_fail("mp_pages_rw_new", s);
+    memcpy(mp_pages_rw_data_mut(&rw), add_code, sizeof add_code);
+    if ((s = mp_pages_rw_into_rx(&rw, &rx)) != MP_OK) {
+        mp_pages_rw_free(&rw);
+        return status_fail("mp_pages_rw_into_rx", s);
+    }
+    bool ok = true;
+    if ((s = binop_fn_from(&rx, 0, &k.ref)) != MP_OK) ok = status_fail("binop_fn_from", s);
+    /* ISO C leaves converting an object address to a function pointer to
+     * the implementation; every platform this runs on keeps the address. */
+    k.raw = (add_fn)(uintptr_t)mp_pages_rx_data(&rx);
+    printf("6: %zu calls of a trivial function\n", k.calls);
+    uint64_t best[CALL_COUNT * MPB_MAX_METRICS];
+    if (ok && (ok = mpb_interleave(opts, CALL_COUNT, call_run, &k, best))) {
+        for (size_t c = 0; c < CALL_COUNT; c++) {
+            mpb_measure(opts, "6", call_names[c],
+                        (double)best[c * MPB_MAX_METRICS] / (double)k.calls, "ns per call");
+        }
+        mpb_ratio(opts, "6", call_names[CALL_CHECKED], call_names[CALL_RAW],
+                  (double)best[CALL_CHECKED * MPB_MAX_METRICS] /
+                      (double)best[CALL_RAW * MPB_MAX_METRICS],
+                  1.5);
+    }
+    if ((s = mp_pages_rx_free(&rx)) != MP_OK) ok = status_fail("mp_pages_rx_free", s);
+    return ok;
+}
+#else
+static bool bench_call(const mpb_opts *opts) {
+    (void)opts;
+    return mpb_fail("6: no machine code for this architecture (x86-64 and AArch64 only)");
+}
+#endif
+
+int main(int argc, char **argv) {
+    mpb_opts opts;
+    int status = mpb_init(argc, argv, "exec_bench", &opts);
+    if (status != 0) return status;
+    if (mpb_selected(&opts, "5")) bench_flip(&opts);
+    if (mpb_selected(&opts, "6")) bench_call(&opts);
+    return mpb_finish(&opts);
+}

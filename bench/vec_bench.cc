@@ -1,0 +1,417 @@
+/*
+ * PagedVec against what a user would otherwise pick (issue 5, workloads 1,
+ * 2, 3, 4 and 7; docs/benchmarks.md has the results):
+ *
+ *   1  push 2^28 int32 into an empty vector, against filling a presized
+ *      fresh mapping (the limit), a realloc-doubling vector and std::vector;
+ *   7  the peak resident set while doing so (measured in the same runs);
+ *   2  new + 1000 pushes + free, 20000 times, against the realloc vector,
+ *      with the resident set the loop leaves behind;
+ *   3  with_capacity of 48 MiB + one write + free, 2000 times, against
+ *      malloc + free;
+ *   4  building, random reads and a sequential scan over 1 GiB, with
+ *      transparent huge pages asked for (MP_HUGE_TRY) and not.
+ *
+ * Containers of 1 GiB are made one after another and freed in between, so
+ * the program never holds more than one (std::vector's growth briefly holds
+ * 1.5 GiB). Every contender's result is checked outside the timed part; a
+ * wrong one fails the program. Usage: vec_bench [--tiny] [--rounds N]
+ * [--tsv FILE] [--only W,...] (bench/harness.h).
+ */
+#include <sys/mman.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "bench/bench_vecs.h"
+#include "bench/harness.h"
+#include "bench/realloc_vec.h"
+
+namespace {
+
+/* Runs the callable f(contender, ns) through mpb_interleave. */
+template <class F> bool Interleave(const mpb_opts *opts, size_t n, F &f, uint64_t *best) {
+    mpb_run_fn run = [](void *ctx, size_t c, uint64_t *ns) {
+        return (*static_cast<F *>(ctx))(c, ns);
+    };
+    return mpb_interleave(opts, n, run, &f, best);
+}
+
+/* The best time of metric m of contender c, from mpb_interleave's best[]. */
+uint64_t Best(const uint64_t *best, size_t c, size_t m) {
+    return best[c * MPB_MAX_METRICS + m];
+}
+
+double Ms(uint64_t ns) {
+    return static_cast<double>(ns) / 1e6;
+}
+
+double Ratio(uint64_t a, uint64_t b) {
+    return static_cast<double>(a) / static_cast<double>(b);
+}
+
+double Mib(long kib) {
+    return static_cast<double>(kib) / 1024.0;
+}
+
+/* Tells the compiler that p escapes and memory may be read through it, so
+ * that it cannot drop an allocation that is written and freed unread. */
+void Escape(const void *p) {
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* Checks that the n elements at data are 0, 1, ..., n-1. */
+bool CheckSequence(const char *who, const int32_t *data, size_t len, size_t n) {
+    if (len != n) return mpb_fail("%s: %zu elements instead of %zu", who, len, n);
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] != static_cast<int32_t>(i))
+            return mpb_fail("%s: element %zu is %" PRId32, who, i, data[i]);
+    }
+    return true;
+}
+
+/* Fails with the name of the call and its status. */
+bool StatusFail(const char *what, mp_status s) {
+    return mpb_fail("%s: %s", what, mp_status_str(s));
+}
+
+/* ---- Workloads 1 and 7: push 2^28 int32; peak resident set ---- */
+
+enum { kLimit, kPaged, kRealloc, kStd, kFillCount };
+const char *const kFillNames[kFillCount] = {"presized mapping", "PagedVec", "realloc vector",
+                                            "std::vector"};
+
+/* Fills contender c with n elements 0 .. n-1, from empty, timing it into
+ * *ns and the growth of the peak resident set into *peak_kib (-1 where it
+ * cannot be measured); checks and frees the result untimed. */
+bool FillOnce(size_t c, size_t n, uint64_t *ns, long *peak_kib) {
+    bool reset = mpb_reset_peak_rss();
+    long before = mpb_rss_kib();
+    uint64_t start = mpb_clock_ns();
+    bool ok = true;
+    switch (c) {
+    case kLimit: {
+        /* The physical limit: memory that was never touched, written in
+         * order, with no growth at all. */
+        void *p = mmap(nullptr, n * sizeof(int32_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return mpb_fail("mmap of %zu int32 failed", n);
+        int32_t *a = static_cast<int32_t *>(p);
+        for (size_t i = 0; i < n; i++)
+            a[i] = static_cast<int32_t>(i);
+        *ns = mpb_clock_ns() - start;
+        *peak_kib = mpb_peak_rss_kib() - before;
+        ok = CheckSequence(kFillNames[c], a, n, n);
+        munmap(p, n * sizeof(int32_t));
+        break;
+    }
+    case kPaged: {
+        i32_vec v;
+        mp_status s = i32_vec_new(&v);
+        if (s != MP_OK) return StatusFail("i32_vec_new", s);
+        for (size_t i = 0; i < n && s == MP_OK; i++)
+            s = i32_vec_push(&v, static_cast<int32_t>(i));
+        *ns = mpb_clock_ns() - start;
+        *peak_kib = mpb_peak_rss_kib() - before;
+        ok = s == MP_OK ? CheckSequence(kFillNames[c], i32_vec_data(&v), i32_vec_len(&v), n)
+                        : StatusFail("i32_vec_push", s);
+        if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
+        break;
+    }
+    case kRealloc: {
+        realloc_vec v = {nullptr, 0, 0};
+        for (size_t i = 0; i < n && ok; i++)
+            ok = realloc_vec_push(&v, static_cast<int32_t>(i));
+        *ns = mpb_clock_ns() - start;
+        *peak_kib = mpb_peak_rss_kib() - before;
+        ok = ok ? CheckSequence(kFillNames[c], v.data, v.len, n)
+                : mpb_fail("realloc vector: cannot grow past %zu", v.len);
+        realloc_vec_free(&v);
+        break;
+    }
+    case kStd: {
+        try {
+            std::vector<int32_t> v;
+            for (size_t i = 0; i < n; i++)
+                v.push_back(static_cast<int32_t>(i));
+            *ns = mpb_clock_ns() - start;
+            *peak_kib = mpb_peak_rss_kib() - before;
+            ok = CheckSequence(kFillNames[c], v.data(), v.size(), n);
+        } catch (const std::bad_alloc &) {
+            ok = mpb_fail("std::vector: out of memory");
+        }
+        break;
+    }
+    }
+    if (!reset) *peak_kib = -1;
+    return ok;
+}
+
+bool BenchFill(const mpb_opts *opts) {
+    size_t n = opts->tiny ? size_t{1} << 16 : size_t{1} << 28;
+    long peak[kFillCount] = {0};
+    bool peak_known = true;
+    auto run = [&](size_t c, uint64_t *ns) {
+        long kib = -1;
+        if (!FillOnce(c, n, &ns[0], &kib)) return false;
+        if (kib < 0) peak_known = false;
+        if (kib > peak[c]) peak[c] = kib;
+        return true;
+    };
+    printf("1/7: push %zu int32 into an empty vector; peak resident set while growing\n", n);
+    uint64_t best[kFillCount * MPB_MAX_METRICS];
+    if (!Interleave(opts, kFillCount, run, best)) return false;
+    for (size_t c = 0; c < kFillCount; c++)
+        mpb_measure(opts, "1", kFillNames[c], Ms(Best(best, c, 0)), "ms");
+    uint64_t paged = Best(best, kPaged, 0);
+    mpb_ratio(opts, "1", "PagedVec", "presized mapping", Ratio(paged, Best(best, kLimit, 0)), 1.1);
+    mpb_ratio(opts, "1", "PagedVec", "realloc vector", Ratio(paged, Best(best, kRealloc, 0)), 1.0);
+    mpb_ratio(opts, "1", "PagedVec", "std::vector", Ratio(paged, Best(best, kStd, 0)), 0.45);
+    if (!peak_known) {
+        printf("  7   peak resident set not measurable here (no /proc/self/clear_refs)\n");
+        return true;
+    }
+    for (size_t c = 0; c < kFillCount; c++)
+        mpb_measure(opts, "7", kFillNames[c], Mib(peak[c]), "MiB peak");
+    for (size_t c : {kRealloc, kStd}) {
+        mpb_ratio(opts, "7", "PagedVec peak", kFillNames[c],
+                  static_cast<double>(peak[kPaged]) / static_cast<double>(peak[c]), 0);
+    }
+    return true;
+}
+
+/* ---- Workload 2: new + 1000 pushes + free, many times ---- */
+
+enum { kSmallPaged, kSmallRealloc, kSmallCount };
+const char *const kSmallNames[kSmallCount] = {"PagedVec", "realloc vector"};
+
+/* Makes, fills with 1000 elements and frees reps vectors of contender c. */
+bool SmallOnce(size_t c, size_t reps, uint64_t *ns) {
+    const size_t pushes = 1000;
+    uint64_t start = mpb_clock_ns();
+    for (size_t r = 0; r < reps; r++) {
+        int32_t base = static_cast<int32_t>(r);
+        const int32_t *data;
+        size_t len;
+        if (c == kSmallPaged) {
+            i32_vec v;
+            mp_status s = i32_vec_new(&v);
+            for (size_t i = 0; i < pushes && s == MP_OK; i++)
+                s = i32_vec_push(&v, base + static_cast<int32_t>(i));
+            if (s != MP_OK) return StatusFail("i32_vec_push", s);
+            data = i32_vec_data(&v);
+            len = i32_vec_len(&v);
+            bool right = len == pushes && data[len - 1] == base + static_cast<int32_t>(len - 1);
+            if ((s = i32_vec_free(&v)) != MP_OK) return StatusFail("i32_vec_free", s);
+            if (!right) return mpb_fail("PagedVec: wrong contents in round %zu", r);
+        } else {
+            realloc_vec v = {nullptr, 0, 0};
+            bool ok = true;
+            for (size_t i = 0; i < pushes && ok; i++)
+                ok = realloc_vec_push(&v, base + static_cast<int32_t>(i));
+            Escape(v.data);
+            bool right = ok && v.len == pushes &&
+                         v.data[v.len - 1] == base + static_cast<int32_t>(v.len - 1);
+            realloc_vec_free(&v);
+            if (!right) return mpb_fail("realloc vector: wrong contents in round %zu", r);
+        }
+    }
+    *ns = mpb_clock_ns() - start;
+    return true;
+}
+
+bool BenchSmall(const mpb_opts *opts) {
+    size_t reps = opts->tiny ? 100 : 20000;
+    long retained[kSmallCount] = {0}, peak[kSmallCount] = {0};
+    bool peak_known = true;
+    auto run = [&](size_t c, uint64_t *ns) {
+        peak_known = mpb_reset_peak_rss() && peak_known;
+        long before = mpb_rss_kib();
+        if (!SmallOnce(c, reps, &ns[0])) return false;
+        long kept = mpb_rss_kib() - before, top = mpb_peak_rss_kib() - before;
+        if (kept > retained[c]) retained[c] = kept;
+        if (top > peak[c]) peak[c] = top;
+        return true;
+    };
+    printf("2: new + 1000 pushes + free, %zu times; resident set left behind and peak\n", reps);
+    uint64_t best[kSmallCount * MPB_MAX_METRICS];
+    if (!Interleave(opts, kSmallCount, run, best)) return false;
+    for (size_t c = 0; c < kSmallCount; c++) {
+        mpb_measure(opts, "2", kSmallNames[c], Ms(Best(best, c, 0)), "ms");
+        mpb_measure(opts, "2", kSmallNames[c], static_cast<double>(retained[c]), "KiB retained");
+        if (peak_known)
+            mpb_measure(opts, "2", kSmallNames[c], static_cast<double>(peak[c]), "KiB peak");
+    }
+    mpb_ratio(opts, "2", "PagedVec", "realloc vector",
+              Ratio(Best(best, kSmallPaged, 0), Best(best, kSmallRealloc, 0)), 2.0);
+    return true;
+}
+
+/* ---- Workload 3: with_capacity of 48 MiB + one write + free ---- */
+
+enum { kBigPaged, kBigMalloc, kBigCount };
+const char *const kBigNames[kBigCount] = {"PagedVec with_capacity", "malloc"};
+
+bool BenchBig(const mpb_opts *opts) {
+    const size_t bytes = size_t{48} << 20, n = bytes / sizeof(int32_t);
+    size_t reps = opts->tiny ? 10 : 2000;
+    auto run = [&](size_t c, uint64_t *ns) {
+        uint64_t sum = 0, start = mpb_clock_ns();
+        for (size_t r = 0; r < reps; r++) {
+            int32_t x = static_cast<int32_t>(r);
+            if (c == kBigPaged) {
+                i32_vec v;
+                mp_status s = i32_vec_with_capacity(n, &v);
+                if (s != MP_OK) return StatusFail("i32_vec_with_capacity", s);
+                if ((s = i32_vec_push(&v, x)) != MP_OK) return StatusFail("i32_vec_push", s);
+                sum += static_cast<uint64_t>(*i32_vec_at(&v, 0));
+                if ((s = i32_vec_free(&v)) != MP_OK) return StatusFail("i32_vec_free", s);
+            } else {
+                int32_t *p = static_cast<int32_t *>(malloc(bytes));
+                if (p == nullptr) return mpb_fail("malloc of 48 MiB failed");
+                p[0] = x;
+                Escape(p);
+                sum += static_cast<uint64_t>(p[0]);
+                free(p);
+            }
+        }
+        ns[0] = mpb_clock_ns() - start;
+        uint64_t want = static_cast<uint64_t>(reps) * (reps - 1) / 2;
+        if (sum != want) return mpb_fail("%s: read back the wrong values", kBigNames[c]);
+        return true;
+    };
+    printf("3: with_capacity of 48 MiB + one write + free, %zu times\n", reps);
+    uint64_t best[kBigCount * MPB_MAX_METRICS];
+    if (!Interleave(opts, kBigCount, run, best)) return false;
+    for (size_t c = 0; c < kBigCount; c++)
+        mpb_measure(opts, "3", kBigNames[c], Ms(Best(best, c, 0)), "ms");
+    mpb_ratio(opts, "3", "PagedVec with_capacity", "malloc",
+              Ratio(Best(best, kBigPaged, 0), Best(best, kBigMalloc, 0)), 1.0);
+    return true;
+}
+
+/* ---- Workload 4: 1 GiB with and without transparent huge pages ---- */
+
+enum { kHugeOff, kHugeOn, kHugeCount };
+const char *const kHugeNames[kHugeCount] = {"PagedVec huge off", "PagedVec huge on"};
+enum { kBuild, kRandom, kScan };
+
+/* The next value of a xorshift64 generator. */
+uint64_t Next(uint64_t x) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
+/* Returns the KiB of [p, p + len) backed by transparent huge pages, the
+ * sum of AnonHugePages over the mappings of /proc/self/smaps that overlap
+ * it, or -1 if smaps cannot be read. */
+long HugeKib(const void *p, size_t len) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == nullptr) return -1;
+    uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + len;
+    bool inside = false;
+    long kib = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f) != nullptr) {
+        unsigned long start, end, value;
+        /* A mapping's first line is "start-end perms ..."; its fields
+         * follow as "Name:   value kB". */
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+            inside = start < hi && end > lo;
+        } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &value) == 1) {
+            kib += static_cast<long>(value);
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+bool BenchHuge(const mpb_opts *opts) {
+    size_t n = opts->tiny ? size_t{1} << 16 : size_t{1} << 28;
+    size_t reads = opts->tiny ? size_t{1} << 12 : size_t{1} << 24;
+    const uint64_t seed = 0x9E3779B97F4A7C15u;
+    uint64_t want_random = 0;
+    uint64_t x = seed;
+    for (size_t k = 0; k < reads; k++) {
+        x = Next(x);
+        want_random += x & (n - 1);
+    }
+    long huge_kib[kHugeCount] = {0};
+    auto run = [&](size_t c, uint64_t *ns) {
+        mp_vec_opts o;
+        memset(&o, 0, sizeof o);
+        o.huge = c == kHugeOn ? MP_HUGE_TRY : MP_HUGE_NO;
+        uint64_t start = mpb_clock_ns();
+        i32_vec v;
+        mp_status s = i32_vec_new_opts(&o, &v);
+        if (s != MP_OK) return StatusFail("i32_vec_new_opts", s);
+        for (size_t i = 0; i < n && s == MP_OK; i++)
+            s = i32_vec_push(&v, static_cast<int32_t>(i));
+        ns[kBuild] = mpb_clock_ns() - start;
+        bool ok = s == MP_OK ? CheckSequence(kHugeNames[c], i32_vec_data(&v), i32_vec_len(&v), n)
+                             : StatusFail("i32_vec_push", s);
+        const int32_t *data = i32_vec_data(&v);
+        if (ok) {
+            huge_kib[c] = HugeKib(data, n * sizeof(int32_t));
+            uint64_t sum = 0, x = seed;
+            start = mpb_clock_ns();
+            for (size_t k = 0; k < reads; k++) {
+                x = Next(x);
+                sum += static_cast<uint32_t>(data[x & (n - 1)]);
+            }
+            ns[kRandom] = mpb_clock_ns() - start;
+            if (sum != want_random) ok = mpb_fail("%s: random reads summed wrong", kHugeNames[c]);
+            sum = 0;
+            start = mpb_clock_ns();
+            for (size_t i = 0; i < n; i++)
+                sum += static_cast<uint32_t>(data[i]);
+            ns[kScan] = mpb_clock_ns() - start;
+            if (sum != static_cast<uint64_t>(n) * (n - 1) / 2)
+                ok = mpb_fail("%s: the scan summed wrong", kHugeNames[c]);
+        }
+        if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
+        return ok;
+    };
+    printf("4: %zu int32 (push to build, %zu random reads, a scan), huge pages on and off\n", n,
+           reads);
+    uint64_t best[kHugeCount * MPB_MAX_METRICS];
+    if (!Interleave(opts, kHugeCount, run, best)) return false;
+    const char *const metric[] = {"build", "random reads", "scan"};
+    for (size_t c = 0; c < kHugeCount; c++) {
+        char what[96];
+        for (size_t m : {kBuild, kRandom, kScan}) {
+            snprintf(what, sizeof what, "%s, %s", kHugeNames[c], metric[m]);
+            mpb_measure(opts, "4", what, Ms(Best(best, c, m)), "ms");
+        }
+        snprintf(what, sizeof what, "%s, in huge pages", kHugeNames[c]);
+        mpb_measure(opts, "4", what, Mib(huge_kib[c]), "MiB");
+    }
+    for (size_t m : {kBuild, kRandom, kScan}) {
+        char on[64], off[64];
+        snprintf(on, sizeof on, "huge on, %s", metric[m]);
+        snprintf(off, sizeof off, "huge off, %s", metric[m]);
+        mpb_ratio(opts, "4", on, off, Ratio(Best(best, kHugeOn, m), Best(best, kHugeOff, m)), 0);
+    }
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    mpb_opts opts;
+    int status = mpb_init(argc, argv, "vec_bench", &opts);
+    if (status != 0) return status;
+    /* Each workload runs even when an earlier one failed, so that one run
+     * shows every failure. */
+    if (mpb_selected(&opts, "1") || mpb_selected(&opts, "7")) BenchFill(&opts);
+    if (mpb_selected(&opts, "2")) BenchSmall(&opts);
+    if (mpb_selected(&opts, "3")) BenchBig(&opts);
+    if (mpb_selected(&opts, "4")) BenchHuge(&opts);
+    return mpb_finish(&opts);
+}
