@@ -76,8 +76,8 @@ def check_element_type(name, text):
     stars = tokens.index("*") if "*" in tokens else len(tokens)
     if any(t != "*" for t in tokens[stars:]):
         raise GenError(
-            "vector %r: element type %r has a word after '*' (elements must be writable, "
-            "and that is all a word there could say)" % (name, text)
+            "vector %r: element type %r has a word after its '*': a qualifier there would "
+            "make the elements read-only, and anything else is not a type" % (name, text)
         )
     base = tokens[:stars]
     for word in base:
