@@ -1,0 +1,132 @@
+// The jit_demo command (demo.h): its report on a good expression, the
+// one-line error that points at the column of a bad one, and its command
+// line errors. Builds with allow_exec only.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+#include "examples/jit/demo.h"
+
+namespace {
+
+/* A temporary file that goes away when closed. Windows' tmpfile() wants to
+ * write in the root of the drive, so there it is made in the temporary
+ * folder instead. */
+FILE *TempFile() {
+#ifdef _WIN32
+    char dir[MAX_PATH], path[MAX_PATH];
+    if (GetTempPathA(MAX_PATH, dir) == 0 || GetTempFileNameA(dir, "jit", 0, path) == 0) {
+        return nullptr;
+    }
+    return std::fopen(path, "w+bTD"); /* T: keep in memory, D: delete on close */
+#else
+    return std::tmpfile();
+#endif
+}
+
+struct Result {
+    int status;
+    std::string out, err;
+};
+
+std::string ReadAll(FILE *f) {
+    std::string text;
+    std::rewind(f);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        text.append(buf, n);
+    std::fclose(f);
+    return text;
+}
+
+/* Runs the demo with args (after the program name). */
+Result RunDemo(std::vector<std::string> args) {
+    args.insert(args.begin(), "jit_demo");
+    std::vector<char *> argv;
+    for (std::string &a : args)
+        argv.push_back(&a[0]);
+    FILE *out = TempFile(), *err = TempFile();
+    Result r{-1, "", ""};
+    if (out == nullptr || err == nullptr) {
+        ADD_FAILURE() << "no temporary file";
+        return r;
+    }
+    r.status = jit_demo_run((int)argv.size(), argv.data(), out, err);
+    r.out = ReadAll(out);
+    r.err = ReadAll(err);
+    return r;
+}
+
+bool Has(const std::string &text, const std::string &part) {
+    return text.find(part) != std::string::npos;
+}
+
+TEST(Demo, ReportsResultsChecksAndSpeed) {
+    Result r = RunDemo({"x*x - 3*x + 7", "--from", "-1000", "--to", "1000", "--rounds", "2"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_TRUE(Has(r.out, "inputs      x = -1000 to 1000 (2001 values)\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  f(-1000) = 1003007\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  f(0) = 7\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  f(500) = 248507\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  f(1000) = 997007\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "checked     all 2001 results equal the interpreter's\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "x the interpreter's speed\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  write, then flip to execute  works\n")) << r.out;
+}
+
+TEST(Demo, SingleInputAndNoSamples) {
+    Result r = RunDemo({"x / 0 - -x", "--from", "-9223372036854775808", "--to",
+                        "-9223372036854775808", "--samples", "0", "--rounds", "1"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(Has(r.out, "checked     all 1 results equal the interpreter's\n")) << r.out;
+    EXPECT_FALSE(Has(r.out, "  f(")) << r.out;
+}
+
+TEST(Demo, BadExpressionIsOneLinePointingAtTheColumn) {
+    Result r = RunDemo({"x*x - 3*x + )"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "jit_demo: error at column 13 of \"x*x - 3*x + )\": expected x, a number, "
+                     "'-' or '(' but found ')'\n");
+
+    r = RunDemo({"2 * y"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.err,
+              "jit_demo: error at column 5 of \"2 * y\": unknown name 'y' (the variable is x)\n");
+}
+
+TEST(Demo, BadCommandLines) {
+    const std::vector<std::vector<std::string>> cases = {
+        {"x", "--from", "5", "--to", "1"},
+        {"x", "--from", "abc"},
+        {"x", "--to"},
+        {"x", "--rounds", "0"},
+        {"x", "--speed", "1"},
+        {"x", "y"},
+        {"x", "--from", "-9223372036854775808", "--to", "9223372036854775807"},
+    };
+    for (const auto &args : cases) {
+        Result r = RunDemo(args);
+        EXPECT_EQ(r.status, 2) << args[1];
+        EXPECT_EQ(r.out, "");
+        ASSERT_FALSE(r.err.empty());
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+        EXPECT_EQ(r.err.rfind("jit_demo: error: ", 0), 0u) << r.err;
+    }
+    Result none = RunDemo({});
+    EXPECT_EQ(none.status, 2);
+    EXPECT_TRUE(Has(none.err, "usage: jit_demo EXPRESSION")) << none.err;
+    Result help = RunDemo({"--help"});
+    EXPECT_EQ(help.status, 0);
+    EXPECT_TRUE(Has(help.out, "usage: jit_demo EXPRESSION")) << help.out;
+}
+
+} // namespace
