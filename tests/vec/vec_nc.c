@@ -1,0 +1,110 @@
+/*
+ * Must-not-compile cases for PagedVec (shared/API.md section 5): a frozen
+ * vector gives no way to write its elements, and a vector, its frozen form
+ * and vectors of other element types do not convert into one another. See
+ * tests/nc/nc.bzl for the format.
+ *
+ * Compiled with no case selected, the file is the control: it does, with
+ * the right types and functions, what each case gets wrong.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tests/vec/nc_vecs.h"
+
+/* The control: each statement here is the correct form of a case below. */
+void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
+    int x = *int_vec_frozen_at(f, 0);
+    *int_vec_at_mut(v, 0) = x;
+    (void)int_vec_frozen_data(f)[0];
+    (void)int_vec_push(v, 1);
+    (void)int_vec_frozen_len(f);
+    (void)int_vec_freeze(v, f);
+    (void)int_vec_frozen_thaw(f, v);
+    (void)u8_vec_push(bytes, 1);
+}
+
+/* nc-case: write_through_frozen_at
+ * nc-expect: read-only location|read-only variable is not assignable
+ */
+#ifdef NC_CASE_write_through_frozen_at
+void nc_case(int_vec_frozen *f) {
+    *int_vec_frozen_at(f, 0) = 1;
+}
+#endif
+
+/* nc-case: write_through_frozen_data
+ * nc-expect: read-only location|read-only variable is not assignable
+ */
+#ifdef NC_CASE_write_through_frozen_data
+void nc_case(int_vec_frozen *f) {
+    int_vec_frozen_data(f)[0] = 1;
+}
+#endif
+
+/* nc-case: write_through_at
+ * nc-expect: read-only location|read-only variable is not assignable
+ */
+#ifdef NC_CASE_write_through_at
+void nc_case(int_vec *v) {
+    *int_vec_at(v, 0) = 1;
+}
+#endif
+
+/* nc-case: frozen_has_no_data_mut
+ * nc-expect: implicit declaration of function 'int_vec_frozen_data_mut'
+ */
+#ifdef NC_CASE_frozen_has_no_data_mut
+void nc_case(int_vec_frozen *f) {
+    (void)int_vec_frozen_data_mut(f);
+}
+#endif
+
+/* nc-case: frozen_has_no_push
+ * nc-expect: implicit declaration of function 'int_vec_frozen_push'
+ */
+#ifdef NC_CASE_frozen_has_no_push
+void nc_case(int_vec_frozen *f) {
+    (void)int_vec_frozen_push(f, 1);
+}
+#endif
+
+/* nc-case: frozen_where_vec_expected
+ * nc-expect: incompatible pointer type
+ */
+#ifdef NC_CASE_frozen_where_vec_expected
+void nc_case(int_vec_frozen *f) {
+    (void)int_vec_push(f, 1);
+}
+#endif
+
+/* nc-case: vec_where_frozen_expected
+ * nc-expect: incompatible pointer type
+ */
+#ifdef NC_CASE_vec_where_frozen_expected
+void nc_case(int_vec *v) {
+    (void)int_vec_frozen_len(v);
+}
+#endif
+
+/* nc-case: vector_of_another_type
+ * nc-expect: incompatible pointer type
+ */
+#ifdef NC_CASE_vector_of_another_type
+void nc_case(int_vec *v) {
+    (void)u8_vec_push(v, 1);
+}
+#endif
+
+/* nc-case: element_of_another_type
+ * nc-expect: incompatible type
+ */
+#ifdef NC_CASE_element_of_another_type
+struct not_an_int {
+    int x;
+};
+void nc_case(int_vec *v) {
+    struct not_an_int e = {1};
+    (void)int_vec_push(v, e);
+}
+#endif
