@@ -101,16 +101,19 @@ TEST(ThreadsTest, CopiesAreCheckedSafelyWhileAnotherThreadTransitionsAndFrees) {
     RecordProperty("live_answers", static_cast<int>(live_answers.load()));
 }
 
+// The threads of the next test, and the page sets each keeps alive at once:
+// together more than one chunk of the registry holds.
+constexpr int kThreads = 4;
+constexpr int kLive = 1500;
+
 // Several threads each make, fill, move and free their own pages at once.
 // Each keeps hundreds of page sets alive together, so the registry grows
 // while the others use it.
 TEST(ThreadsTest, DifferentHandlesAreUsedFromDifferentThreadsAtOnce) {
-    const int kThreads = 4;
-    const int kLive = 1500; // with 4 threads, more slots than one registry chunk holds
     std::vector<std::thread> threads;
     std::vector<int> failures(kThreads, 0);
     for (int t = 0; t < kThreads; t++) {
-        threads.emplace_back([t, kLive, &failures] {
+        threads.emplace_back([t, &failures] {
             std::vector<mp_pages_r> pages(kLive);
             for (int i = 0; i < kLive; i++) {
                 mp_pages_rw rw;
