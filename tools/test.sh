@@ -35,16 +35,17 @@ combos=(default exec rwx)
 declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
 
 # Prints "<passed> <failed>" for one `bazel test` run, from its Build Event
-# Protocol file and exit status, and lists every test that did not pass on
-# stderr. A test passes when its summary says PASSED or FLAKY; a test target
-# with no summary failed to build or did not run, unless Bazel skipped it as
-# incompatible with the platform (listed, not counted).
+# Protocol file ($1), combination ($2) and exit status ($3); lists every test
+# that did not pass on stderr, and every skipped one in the file $4. A test
+# passes when its summary says PASSED or FLAKY; a test target with no summary
+# failed to build or did not run, unless Bazel skipped it as incompatible with
+# the build (a fn_ref test without allow_exec, say), which is not counted.
 count_results() {
-    python3 - "$1" "$2" "$3" <<'EOF'
+    python3 - "$@" <<'EOF'
 import json
 import sys
 
-bep_path, combo, exit_code = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bep_path, combo, exit_code, skipped_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 tests, summaries, skipped = set(), {}, set()
 with open(bep_path) as bep:
     for line in bep:
@@ -62,15 +63,17 @@ with open(bep_path) as bep:
             summaries[label] = event["testSummary"].get("overallStatus", "NO_STATUS")
 
 passed = failed = 0
-for label in sorted(tests):
-    status = summaries.get(label)
-    if status in ("PASSED", "FLAKY"):
-        passed += 1
-    elif status is None and label in skipped:
-        print(f"  [{combo}] {label}: SKIPPED (incompatible), not counted", file=sys.stderr)
-    else:
-        failed += 1
-        print(f"  [{combo}] {label}: {status or 'FAILED TO BUILD / DID NOT RUN'}", file=sys.stderr)
+with open(skipped_path, "a") as skipped_file:
+    for label in sorted(tests):
+        status = summaries.get(label)
+        if status in ("PASSED", "FLAKY"):
+            passed += 1
+        elif status is None and label in skipped:
+            print(f"  [{combo}] {label}", file=skipped_file)
+        else:
+            failed += 1
+            print(f"  [{combo}] {label}: {status or 'FAILED TO BUILD / DID NOT RUN'}",
+                  file=sys.stderr)
 if exit_code != 0 and failed == 0:
     # Bazel failed, but no test target shows it: a non-test target failed to
     # build, a BUILD file failed to load, or no test target exists (exit 4).
@@ -94,7 +97,8 @@ for combo in "${combos[@]}"; do
         echo "  [$combo] bazel wrote no build events (exit $status)" | tee -a "$work/problems" >&2
         counts="0 1"
     else
-        counts=$(count_results "$bep" "$combo" "$status" 2>"$work/problems_$combo") ||
+        counts=$(count_results "$bep" "$combo" "$status" "$work/skipped" \
+            2>"$work/problems_$combo") ||
             counts="0 1"
         tee -a "$work/problems" <"$work/problems_$combo" >&2
     fi
@@ -115,6 +119,10 @@ else
     echo "=== [outside] FAILED ($((SECONDS - start)) s)"
 fi
 
+if [[ -s "$work/skipped" ]]; then
+    echo "Skipped as incompatible with the build (not counted):"
+    cat "$work/skipped"
+fi
 if [[ -s "$work/problems" ]]; then
     echo "Not passed:"
     cat "$work/problems"
