@@ -1,6 +1,7 @@
 // The memory facts of memory_facts.h, from /proc and mincore().
 #include "tests/support/memory_facts.h"
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 namespace mp_test {
 
+#ifdef __linux__
 namespace {
 
 /* Parses the start, end and permissions of a maps or smaps header line
@@ -41,8 +43,10 @@ bool ParseKbField(const std::string &line, const char *field, size_t *out) {
 }
 
 } // namespace
+#endif
 
 bool ReadMaps(std::vector<Mapping> *out) {
+#ifdef __linux__
     std::ifstream in("/proc/self/maps");
     if (!in) return false;
     out->clear();
@@ -53,6 +57,12 @@ bool ReadMaps(std::vector<Mapping> *out) {
         out->push_back(m);
     }
     return !out->empty();
+#else
+    // Elsewhere a file of that name, if there is one, does not describe the
+    // process's own pages: under wine it shows the Linux process around it.
+    (void)out;
+    return false;
+#endif
 }
 
 const Mapping *FindMapping(const std::vector<Mapping> &maps, const void *addr) {
@@ -81,6 +91,7 @@ bool SmapsEntry::HasFlag(const std::string &flag) const {
 }
 
 bool ReadSmaps(const void *addr, SmapsEntry *out) {
+#ifdef __linux__
     std::ifstream in("/proc/self/smaps");
     if (!in) return false;
     uintptr_t a = reinterpret_cast<uintptr_t>(addr);
@@ -111,6 +122,11 @@ bool ReadSmaps(const void *addr, SmapsEntry *out) {
         }
     }
     return found;
+#else
+    (void)addr;
+    (void)out;
+    return false;
+#endif
 }
 
 bool ResidentPages(const void *addr, size_t len, size_t *out) {
@@ -127,6 +143,64 @@ bool ResidentPages(const void *addr, size_t len, size_t *out) {
     for (unsigned char v : vec)
         resident += v & 1;
     *out = resident;
+    return true;
+#endif
+}
+
+#ifdef __linux__
+namespace {
+
+/* Maps pages rw pages of scratch memory, runs probe on them, unmaps them. */
+template <class Probe> bool WithScratchPages(size_t pages, Probe probe) {
+    size_t size = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    bool result = probe(p, size);
+    munmap(p, size);
+    return result;
+}
+
+/* Whether madvise(advice) shows as flag in the VmFlags of the mapping. */
+bool AdviceIsVisible(int advice, const char *flag) {
+    return WithScratchPages(1, [&](void *p, size_t size) {
+        SmapsEntry smaps;
+        return madvise(p, size, advice) == 0 && ReadSmaps(p, &smaps) && smaps.HasFlag(flag);
+    });
+}
+
+} // namespace
+#endif
+
+bool NoDumpIsVisible() {
+#if defined(__linux__) && defined(MADV_DONTDUMP)
+    return AdviceIsVisible(MADV_DONTDUMP, "dd");
+#else
+    return false;
+#endif
+}
+
+bool HugePageHintIsVisible() {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    return AdviceIsVisible(MADV_HUGEPAGE, "hg");
+#else
+    return false;
+#endif
+}
+
+bool PopulateIsVisible() {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    return WithScratchPages(4, [](void *p, size_t size) {
+        size_t resident = 0;
+        if (madvise(p, size, MADV_POPULATE_WRITE) != 0) {
+            // The kernel lacks it: the library touches every page instead,
+            // which any platform shows.
+            return errno == EINVAL;
+        }
+        return ResidentPages(p, size, &resident) && resident == 4;
+    });
+#else
+    // The library touches every page instead, which residency shows
+    // wherever it is reported.
     return true;
 #endif
 }

@@ -2,9 +2,10 @@
  * What the OS says about this process's memory, for tests that check the
  * library's effect on it rather than its return values.
  *
- * Mappings and smaps come from Linux's /proc/self/maps and /proc/self/smaps;
- * residency from mincore(). Each function returns false where the facts are
- * not available, and the tests skip with a reason then.
+ * Mappings and smaps come from Linux's /proc/self/maps and /proc/self/smaps
+ * (on Linux only); residency from mincore() (on POSIX systems). Each function
+ * returns false where the facts are not available, and the tests skip with a
+ * reason then.
  */
 #ifndef MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
 #define MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
@@ -51,6 +52,15 @@ bool ReadSmaps(const void *addr, SmapsEntry *out);
 /* Sets *out to the number of pages of [addr, addr + len) that are resident
  * in RAM. addr is page-aligned. */
 bool ResidentPages(const void *addr, size_t len, size_t *out);
+
+/* Whether this platform shows the effect of each option in the facts above.
+ * Each tries the option on a scratch mapping of its own, with the system call
+ * the library uses, and looks. They are false where the facts are missing,
+ * and under emulators such as qemu-user, which accept madvise advice without
+ * passing it on to the kernel. */
+bool NoDumpIsVisible();       /* MADV_DONTDUMP shows as VmFlags "dd" */
+bool HugePageHintIsVisible(); /* MADV_HUGEPAGE shows as VmFlags "hg" */
+bool PopulateIsVisible();     /* populating makes pages resident */
 
 } // namespace mp_test
 
