@@ -230,7 +230,9 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
                     << "step " << step;
                 break;
             default:
-                ASSERT_NE(MP_OK, Ops::Extend(&v, &e, SIZE_MAX / 2)) << "step " << step;
+                size_t n = UnreservableCount(len, sizeof(Elem));
+                ASSERT_EQ(UnreservableStatus(len, n, sizeof(Elem)), Ops::Extend(&v, &e, n))
+                    << "step " << step;
                 break;
             }
             before.ExpectSame(v);

@@ -12,6 +12,12 @@
 #include <cstring>
 #include <vector>
 
+#ifdef _WIN32
+#define PSAPI_VERSION 2 /* GetProcessMemoryInfo from kernel32 */
+#include <windows.h>
+#include <psapi.h>
+#endif
+
 #include "runtime/os.h"
 #include "tests/support/fault.h"
 #include "tests/support/memory_facts.h"
@@ -66,16 +72,6 @@ template <class T> T Sentinel() {
 template <class T> bool IsSentinel(const T &t) {
     const unsigned char *b = reinterpret_cast<const unsigned char *>(&t);
     return std::all_of(b, b + sizeof t, [](unsigned char c) { return c == 0xA5; });
-}
-
-/* The status of asking for room for len + n elements of size bytes: an
- * overflow when the byte count does not fit size_t, else the OS refusing
- * address space it cannot have. */
-mp_status HugeRequestStatus(size_t len, size_t n, size_t size) {
-    if (n > SIZE_MAX - len || len + n > SIZE_MAX / size) return MP_EOVERFLOW;
-    size_t bytes = (len + n) * size;
-    size_t page = mp_page_size();
-    return bytes > SIZE_MAX - (page - 1) ? MP_EOVERFLOW : MP_ENOMEM;
 }
 
 TYPED_TEST(VecTest, NewIsEmptyAndReservesNothing) {
@@ -350,8 +346,8 @@ TYPED_TEST(VecTest, FailuresLeaveTheVectorUnchanged) {
     ASSERT_EQ(MP_OK, Ops::New(&v));
     Fill(&v, PerPages<Elem>(1) + 2);
     size_t len = Ops::Len(&v);
-    const size_t half = SIZE_MAX / 2;
-    const mp_status huge = HugeRequestStatus(len, half, sizeof(Elem));
+    const size_t half = UnreservableCount(len, sizeof(Elem));
+    const mp_status huge = UnreservableStatus(len, half, sizeof(Elem));
     Snapshot<V> before(v);
     Elem e = MakeElem<Elem>(9);
     Elem out = Sentinel<Elem>();
@@ -403,7 +399,8 @@ TYPED_TEST(VecTest, FailuresLeaveTheVectorUnchanged) {
 
     // Making a vector that cannot be made writes nothing.
     V w = Sentinel<V>();
-    EXPECT_EQ(HugeRequestStatus(0, half, sizeof(Elem)), Ops::WithCapacity(half, &w));
+    const size_t half0 = UnreservableCount(0, sizeof(Elem));
+    EXPECT_EQ(UnreservableStatus(0, half0, sizeof(Elem)), Ops::WithCapacity(half0, &w));
     EXPECT_TRUE(IsSentinel(w));
     mp_vec_opts opts = {};
     opts.capacity = 10;
@@ -413,8 +410,8 @@ TYPED_TEST(VecTest, FailuresLeaveTheVectorUnchanged) {
     opts.huge = static_cast<mp_huge>(7);
     EXPECT_EQ(MP_EINVAL, Ops::NewOpts(&opts, &w));
     opts = {};
-    opts.max_capacity = half;
-    EXPECT_EQ(HugeRequestStatus(0, half, sizeof(Elem)), Ops::NewOpts(&opts, &w));
+    opts.max_capacity = half0;
+    EXPECT_EQ(UnreservableStatus(0, half0, sizeof(Elem)), Ops::NewOpts(&opts, &w));
     opts.max_capacity = SIZE_MAX;
     EXPECT_EQ(MP_EOVERFLOW, Ops::NewOpts(&opts, &w));
     EXPECT_TRUE(IsSentinel(w));
@@ -737,9 +734,16 @@ TYPED_TEST(VecTest, HugePagesRequireFailsCleanlyOrGivesHugePages) {
     EXPECT_EQ(MP_OK, Ops::Free(&v));
 }
 
-/* Sets *bytes to the resident memory of this process, from Linux's
- * /proc/self/statm. */
+/* Sets *bytes to the resident memory of this process: the working set on
+ * Windows, Linux's /proc/self/statm elsewhere. Returns false where neither
+ * is available. */
 bool ResidentBytes(size_t *bytes) {
+#ifdef _WIN32
+    PROCESS_MEMORY_COUNTERS counters;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof counters)) return false;
+    *bytes = counters.WorkingSetSize;
+    return true;
+#else
     FILE *f = std::fopen("/proc/self/statm", "r");
     if (f == nullptr) return false;
     unsigned long size = 0, resident = 0;
@@ -747,12 +751,13 @@ bool ResidentBytes(size_t *bytes) {
     std::fclose(f);
     *bytes = static_cast<size_t>(resident) * mp_page_size();
     return ok;
+#endif
 }
 
 TYPED_TEST(VecTest, MemoryGoesBackToTheOs) {
     VEC_TYPES;
     size_t rss;
-    if (!ResidentBytes(&rss)) GTEST_SKIP() << "no /proc/self/statm: RSS is not measured here";
+    if (!ResidentBytes(&rss)) GTEST_SKIP() << "no way to read this process's RSS here";
     const size_t bytes = 64u << 20;
     const size_t n = bytes / sizeof(Elem);
     const size_t slack = 8u << 20; /* other allocations of the process */

@@ -160,6 +160,26 @@ template <class V> struct Snapshot {
     std::vector<Elem> elems;
 };
 
+/* A number of elements that a vector of len elements of size bytes cannot
+ * make room for. SIZE_MAX / 2 is one where the bytes overflow size_t (sizes
+ * from 3 bytes on) or exceed every 64-bit address space; for 1-byte elements
+ * on 32-bit systems it is 2 GiB, which the OS may grant, so there it is
+ * SIZE_MAX - len, whose bytes overflow when rounded to pages. */
+inline size_t UnreservableCount(size_t len, size_t size) {
+    const size_t half = SIZE_MAX / 2;
+    bool overflows = half > SIZE_MAX - len || len + half > SIZE_MAX / size;
+    return overflows || sizeof(void *) >= 8 ? half : SIZE_MAX - len;
+}
+
+/* The status of asking for room for len + n elements of size bytes: an
+ * overflow when the byte count, rounded up to pages, does not fit size_t,
+ * else the OS refusing address space it cannot have. */
+inline mp_status UnreservableStatus(size_t len, size_t n, size_t size) {
+    if (n > SIZE_MAX - len || len + n > SIZE_MAX / size) return MP_EOVERFLOW;
+    size_t bytes = (len + n) * size;
+    return bytes > SIZE_MAX - (mp_page_size() - 1) ? MP_EOVERFLOW : MP_ENOMEM;
+}
+
 } // namespace vec_test
 
 #endif /* MEMORY_PAGES_TESTS_VEC_VEC_TYPES_H */
