@@ -96,7 +96,10 @@ def main(argv):
         args = parser.parse_args(argv)
         args.run(args)
     except (GenError, OSError, jinja2.TemplateError) as e:
-        print("mpgen.py: error: %s" % e, file=sys.stderr)
+        # One line, even when the message quotes input with line breaks in it
+        # (argparse quotes unrecognized arguments as they are).
+        message = str(e).replace("\r", "\\r").replace("\n", "\\n")
+        print("mpgen.py: error: %s" % message, file=sys.stderr)
         return 2
     return 0
 
