@@ -56,8 +56,10 @@ step() {
 
 # Test logs of failing tests are shown in full.
 test=(test --test_output=errors)
-exec_flags=(--@memory_pages//:allow_exec)
-rwx_flags=(--@memory_pages//:allow_exec --@memory_pages//:deny_xw=false)
+# Each combination gets an output directory of its own (as in the main
+# .bazelrc), so that a rerun rebuilds nothing.
+exec_flags=(--@memory_pages//:allow_exec --platform_suffix=-exec)
+rwx_flags=(--@memory_pages//:allow_exec --@memory_pages//:deny_xw=false --platform_suffix=-rwx)
 
 step "default features" "${test[@]}" //...
 step "allow_exec" "${test[@]}" "${exec_flags[@]}" //...
