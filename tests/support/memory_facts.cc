@@ -187,6 +187,17 @@ bool HugePageHintIsVisible() {
 #endif
 }
 
+bool LockIsVisible() {
+#ifdef __linux__
+    return WithScratchPages(1, [](void *p, size_t size) {
+        SmapsEntry smaps;
+        return mlock(p, size) == 0 && ReadSmaps(p, &smaps) && smaps.HasFlag("lo");
+    });
+#else
+    return false;
+#endif
+}
+
 bool PopulateIsVisible() {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
     return WithScratchPages(4, [](void *p, size_t size) {

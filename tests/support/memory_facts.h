@@ -61,6 +61,7 @@ bool ResidentPages(const void *addr, size_t len, size_t *out);
 bool NoDumpIsVisible();       /* MADV_DONTDUMP shows as VmFlags "dd" */
 bool HugePageHintIsVisible(); /* MADV_HUGEPAGE shows as VmFlags "hg" */
 bool PopulateIsVisible();     /* populating makes pages resident */
+bool LockIsVisible();         /* mlock shows as VmFlags "lo" (AddressSanitizer ignores it) */
 
 } // namespace mp_test
 
