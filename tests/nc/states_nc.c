@@ -33,6 +33,9 @@ void nc_control(mp_pages_none *none, mp_pages_r *r, mp_pages_rw *rw) {
 #endif
 }
 
+/* The nc-expect regexes must each stay on one line. */
+/* clang-format off */
+
 /* nc-case: rwx_type_without_rwx
  * nc-when: !MP_HAVE_RWX
  * nc-expect: unknown type name 'mp_pages_rwx'|undeclared identifier 'mp_pages_rwx'
@@ -151,3 +154,5 @@ void nc_case(mp_pages_r *r) {
     (void)rw;
 }
 #endif
+
+/* clang-format on */
