@@ -16,6 +16,7 @@
 #include "memory_pages/features.h"
 #include "runtime/os.h"
 #include "runtime/registry.h"
+#include "runtime/sizes.h"
 #include "runtime/status.h"
 
 size_t mp_page_size(void) {
@@ -33,19 +34,11 @@ static bool prot_allowed(unsigned prot) {
     return true;
 }
 
-/* Sets *out to n rounded up to a multiple of unit (a power of two), or
- * returns false if that overflows. */
-static bool round_up(size_t n, size_t unit, size_t *out) {
-    if (n > SIZE_MAX - (unit - 1)) return false;
-    *out = (n + unit - 1) & ~(unit - 1);
-    return true;
-}
-
 /* Sets *out to count pages of page bytes, rounded up to unit, or returns
  * false on overflow. */
 static bool guard_bytes(size_t count, size_t page, size_t unit, size_t *out) {
-    if (count > SIZE_MAX / page) return false;
-    return round_up(count * page, unit, out);
+    size_t bytes;
+    return mp__mul_size(count, page, &bytes) && mp__round_up(bytes, unit, out);
 }
 
 /* The sizes of the three parts of a page set. */
@@ -55,7 +48,7 @@ typedef struct layout {
 
 static mp_status plan_layout(size_t len, const mp_pages_opts *o, size_t unit, layout *l) {
     size_t page = mp__os_page_size();
-    if (!round_up(len, unit, &l->data) ||
+    if (!mp__round_up(len, unit, &l->data) ||
         !guard_bytes(o->guard_pages_before, page, unit, &l->before) ||
         !guard_bytes(o->guard_pages_after, page, unit, &l->after) ||
         l->before > SIZE_MAX - l->data || l->after > SIZE_MAX - l->data - l->before) {

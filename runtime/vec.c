@@ -31,6 +31,7 @@
 
 #include "runtime/os.h"
 #include "runtime/registry.h"
+#include "runtime/sizes.h"
 #include "runtime/status.h"
 
 #define MIB ((size_t)1 << 20)
@@ -65,21 +66,6 @@ static size_t max_size(size_t a, size_t b) {
 
 static size_t min_size(size_t a, size_t b) {
     return a < b ? a : b;
-}
-
-/* Sets *out to a * b, or returns false if that overflows. */
-static bool mul_size(size_t a, size_t b, size_t *out) {
-    if (b != 0 && a > SIZE_MAX / b) return false;
-    *out = a * b;
-    return true;
-}
-
-/* Sets *out to n rounded up to a multiple of unit (a power of two), or
- * returns false if that overflows. */
-static bool round_up(size_t n, size_t unit, size_t *out) {
-    if (n > SIZE_MAX - (unit - 1)) return false;
-    *out = (n + unit - 1) & ~(unit - 1);
-    return true;
 }
 
 /* The unit in which a vector commits memory: huge pages when it requires
@@ -246,7 +232,7 @@ static mp_status move_mapping(mp__vec *v, mp__slot *old, size_t need_r, size_t c
 static mp_status grow(mp__vec *v, mp__slot *slot, size_t need, size_t size, bool amortized) {
     size_t unit = commit_unit(v->huge);
     size_t bytes, need_b;
-    if (!mul_size(need, size, &bytes) || !round_up(bytes, unit, &need_b))
+    if (!mp__mul_size(need, size, &bytes) || !mp__round_up(bytes, unit, &need_b))
         return mp__fail(MP_EOVERFLOW);
     size_t want_b = need_b;
     if (amortized && v->committed <= SIZE_MAX / 2) want_b = max_size(need_b, 2 * v->committed);
@@ -295,10 +281,10 @@ mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
     size_t unit = commit_unit(opts->huge);
     if (unit == 0) return mp__fail(MP_ENOTSUP); /* no huge pages here */
     size_t bytes, cap_b, want_r, need_r;
-    if (!mul_size(opts->capacity, size, &bytes) || !round_up(bytes, unit, &cap_b))
+    if (!mp__mul_size(opts->capacity, size, &bytes) || !mp__round_up(bytes, unit, &cap_b))
         return mp__fail(MP_EOVERFLOW);
     if (opts->max_capacity != 0) {
-        if (!mul_size(opts->max_capacity, size, &bytes) || !round_up(bytes, unit, &need_r))
+        if (!mp__mul_size(opts->max_capacity, size, &bytes) || !mp__round_up(bytes, unit, &need_r))
             return mp__fail(MP_EOVERFLOW);
         want_r = need_r;
     } else {
@@ -464,7 +450,7 @@ mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size) {
     if (s != MP_OK) return s;
     size_t keep = 0;
     /* Cannot overflow: the elements lie inside the committed units. */
-    (void)round_up(v->len * size, commit_unit(v->huge), &keep);
+    (void)mp__round_up(v->len * size, commit_unit(v->huge), &keep);
     return decommit_beyond(v, keep, size);
 }
 
