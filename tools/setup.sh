@@ -21,6 +21,7 @@ packages=(
     gcc
     git
     googletest
+    make
     python3
     python3-jinja2
 )
