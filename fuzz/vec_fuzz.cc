@@ -1,0 +1,449 @@
+// libFuzzer target: drives a PagedVec with a sequence of operations decoded
+// from the input and checks it against a model (std::vector) after every
+// one. The input also picks OS calls to fail (through the fault-injection
+// table of tests/internals), so the failure paths run inside random
+// sequences too: a call that fails must leave the vector exactly as the
+// model says it was.
+//
+// Two element types: 3 bytes, which does not divide the page, and 4100
+// bytes, larger than a page. Built and run by fuzz/run.sh.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "fuzz_vecs.h"
+#include "tests/internals/fault_injection.h"
+
+namespace {
+
+// Stops the run with a message; libFuzzer saves the input that did it.
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            std::fprintf(stderr, "vec_fuzz: check failed: %s: ", #cond);                           \
+            std::fprintf(stderr, __VA_ARGS__);                                                     \
+            std::fputc('\n', stderr);                                                              \
+            std::abort();                                                                          \
+        }                                                                                          \
+    } while (0)
+
+// The generated functions of one vector type, under common names.
+#define VEC_OPS(V, T, MAX_LEN)                                                                     \
+    struct V##_ops {                                                                               \
+        using Vec = V;                                                                             \
+        using Frozen = V##_frozen;                                                                 \
+        using Elem = T;                                                                            \
+        static constexpr size_t kMaxLen = MAX_LEN;                                                 \
+        static mp_status New(Vec *v) {                                                             \
+            return V##_new(v);                                                                     \
+        }                                                                                          \
+        static mp_status WithCapacity(size_t n, Vec *v) {                                          \
+            return V##_with_capacity(n, v);                                                        \
+        }                                                                                          \
+        static mp_status NewOpts(const mp_vec_opts *o, Vec *v) {                                   \
+            return V##_new_opts(o, v);                                                             \
+        }                                                                                          \
+        static size_t Len(const Vec *v) {                                                          \
+            return V##_len(v);                                                                     \
+        }                                                                                          \
+        static size_t Capacity(const Vec *v) {                                                     \
+            return V##_capacity(v);                                                                \
+        }                                                                                          \
+        static const Elem *Data(const Vec *v) {                                                    \
+            return V##_data(v);                                                                    \
+        }                                                                                          \
+        static const Elem *At(const Vec *v, size_t i) {                                            \
+            return V##_at(v, i);                                                                   \
+        }                                                                                          \
+        static mp_status Push(Vec *v, Elem x) {                                                    \
+            return V##_push(v, x);                                                                 \
+        }                                                                                          \
+        static mp_status Pop(Vec *v, Elem *out) {                                                  \
+            return V##_pop(v, out);                                                                \
+        }                                                                                          \
+        static mp_status Insert(Vec *v, size_t i, Elem x) {                                        \
+            return V##_insert(v, i, x);                                                            \
+        }                                                                                          \
+        static mp_status Remove(Vec *v, size_t i, Elem *out) {                                     \
+            return V##_remove(v, i, out);                                                          \
+        }                                                                                          \
+        static mp_status SwapRemove(Vec *v, size_t i, Elem *out) {                                 \
+            return V##_swap_remove(v, i, out);                                                     \
+        }                                                                                          \
+        static mp_status Extend(Vec *v, const Elem *src, size_t n) {                               \
+            return V##_extend(v, src, n);                                                          \
+        }                                                                                          \
+        static mp_status Resize(Vec *v, size_t n, Elem fill) {                                     \
+            return V##_resize(v, n, fill);                                                         \
+        }                                                                                          \
+        static mp_status Truncate(Vec *v, size_t n) {                                              \
+            return V##_truncate(v, n);                                                             \
+        }                                                                                          \
+        static mp_status Clear(Vec *v) {                                                           \
+            return V##_clear(v);                                                                   \
+        }                                                                                          \
+        static mp_status Reserve(Vec *v, size_t n) {                                               \
+            return V##_reserve(v, n);                                                              \
+        }                                                                                          \
+        static mp_status ShrinkToFit(Vec *v) {                                                     \
+            return V##_shrink_to_fit(v);                                                           \
+        }                                                                                          \
+        static mp_status Freeze(Vec *v, Frozen *f) {                                               \
+            return V##_freeze(v, f);                                                               \
+        }                                                                                          \
+        static mp_status Free(Vec *v) {                                                            \
+            return V##_free(v);                                                                    \
+        }                                                                                          \
+        static size_t FrozenLen(const Frozen *f) {                                                 \
+            return V##_frozen_len(f);                                                              \
+        }                                                                                          \
+        static const Elem *FrozenData(const Frozen *f) {                                           \
+            return V##_frozen_data(f);                                                             \
+        }                                                                                          \
+        static const Elem *FrozenAt(const Frozen *f, size_t i) {                                   \
+            return V##_frozen_at(f, i);                                                            \
+        }                                                                                          \
+        static mp_status FrozenFree(Frozen *f) {                                                   \
+            return V##_frozen_free(f);                                                             \
+        }                                                                                          \
+        static mp_status Thaw(Frozen *f, Vec *v) {                                                 \
+            return V##_frozen_thaw(f, v);                                                          \
+        }                                                                                          \
+    };
+
+VEC_OPS(fz_odd, odd3, 1 << 14)
+VEC_OPS(fz_wide, wide4100, 48)
+
+// Executions and injected faults of this process, printed at exit.
+unsigned long executions, operations, faults_fired;
+
+void PrintCounts() {
+    std::printf("vec_fuzz: %lu inputs, %lu operations, %lu OS faults injected\n", executions,
+                operations, faults_fired);
+}
+
+template <class Elem> Elem MakeElem(uint8_t seed) {
+    Elem e;
+    std::memset(&e, seed, sizeof e);
+    return e;
+}
+
+template <class Elem> bool Same(const Elem &a, const Elem &b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// One run: a vector, its model, and the input that drives them.
+template <class Ops> class Run {
+    using Vec = typename Ops::Vec;
+    using Elem = typename Ops::Elem;
+
+  public:
+    explicit Run(FuzzedDataProvider *in) : in_(in) {}
+
+    void Go() {
+        MakeVector();
+        while (in_->remaining_bytes() > 0 && live_) {
+            Step();
+            operations++;
+        }
+        if (live_) {
+            CHECK(Ops::Free(&v_) == MP_OK, "free");
+            CHECK(Ops::Free(&v_) == MP_ESTALE, "second free");
+            CHECK(Ops::Len(&v_) == 0, "len after free");
+        }
+    }
+
+  private:
+    // Makes the vector in one of its four ways.
+    void MakeVector() {
+        const int how = in_->ConsumeIntegralInRange(0, 3);
+        mp_status s;
+        if (how == 0) {
+            s = Ops::New(&v_);
+        } else if (how == 1) {
+            s = Ops::WithCapacity(in_->ConsumeIntegralInRange<size_t>(0, Ops::kMaxLen), &v_);
+        } else {
+            mp_vec_opts o = {};
+            o.max_capacity = in_->ConsumeIntegralInRange<size_t>(0, Ops::kMaxLen);
+            o.capacity = in_->ConsumeIntegralInRange<size_t>(0, o.max_capacity);
+            o.guard = in_->ConsumeBool();
+            max_capacity_ = o.max_capacity;
+            s = Ops::NewOpts(&o, &v_);
+        }
+        CHECK(s == MP_OK, "making the vector: %s", mp_status_str(s));
+        live_ = true;
+        Expect("new");
+    }
+
+    // Checks the vector against the model.
+    void Expect(const char *after) {
+        CHECK(Ops::Len(&v_) == model_.size(), "%s: len %zu, model %zu", after, Ops::Len(&v_),
+              model_.size());
+        CHECK(Ops::Capacity(&v_) >= model_.size(), "%s: capacity below len", after);
+        if (!model_.empty()) {
+            CHECK(std::memcmp(Ops::Data(&v_), model_.data(), model_.size() * sizeof(Elem)) == 0,
+                  "%s: elements differ from the model", after);
+        }
+        CHECK(Ops::At(&v_, model_.size()) == nullptr, "%s: at(len) is not NULL", after);
+    }
+
+    // Whether growth to n elements must keep the elements in place.
+    bool MustStay(size_t n) const {
+        return max_capacity_ != 0 && n <= max_capacity_ && Ops::Data(&v_) != nullptr;
+    }
+
+    size_t Index(size_t bound) {
+        // Mostly valid indexes, sometimes out of range.
+        return in_->ConsumeIntegralInRange<size_t>(0, bound + 2);
+    }
+
+    size_t Count() {
+        const size_t room = Ops::kMaxLen > model_.size() ? Ops::kMaxLen - model_.size() : 0;
+        return in_->ConsumeIntegralInRange<size_t>(0, room);
+    }
+
+    void Step() {
+        const int op = in_->ConsumeIntegralInRange(0, 15);
+        // An OS call of this operation to fail, or none (also when the input
+        // is used up).
+        const unsigned nth = in_->ConsumeIntegralInRange(0, 7) == 7
+                                 ? in_->ConsumeIntegralInRange<unsigned>(1, 6)
+                                 : 0;
+        const std::vector<Elem> before = model_;
+        const Elem *data_before = Ops::Data(&v_);
+        const uint8_t seed = in_->ConsumeIntegral<uint8_t>();
+        const Elem x = MakeElem<Elem>(seed);
+        std::vector<Elem> after = model_;
+        mp_status want = MP_OK; // for the calls that check their arguments
+        bool stays = true;      // the elements must not move
+        mp_status s;
+        Elem out = MakeElem<Elem>(0);
+        const Elem *want_out = nullptr; // the element a removal must give
+
+        if (nth != 0) fault_arm(nth, MP_ENOMEM, ENOMEM);
+        switch (op) {
+        case 0:
+        case 1:
+            if (model_.size() >= Ops::kMaxLen) return Disarm();
+            stays = MustStay(model_.size() + 1);
+            s = Ops::Push(&v_, x);
+            after.push_back(x);
+            break;
+        case 2:
+            s = Ops::Pop(&v_, &out);
+            if (model_.empty()) {
+                want = MP_EINVAL;
+            } else {
+                want_out = &before.back();
+                after.pop_back();
+            }
+            break;
+        case 3: {
+            if (model_.size() >= Ops::kMaxLen) return Disarm();
+            const size_t i = Index(model_.size());
+            stays = MustStay(model_.size() + 1);
+            s = Ops::Insert(&v_, i, x);
+            if (i > model_.size())
+                want = MP_EINVAL;
+            else
+                after.insert(after.begin() + static_cast<long>(i), x);
+            break;
+        }
+        case 4: {
+            const size_t i = Index(model_.size());
+            s = Ops::Remove(&v_, i, &out);
+            if (i >= model_.size()) {
+                want = MP_EINVAL;
+            } else {
+                want_out = &before[i];
+                after.erase(after.begin() + static_cast<long>(i));
+            }
+            break;
+        }
+        case 5: {
+            const size_t i = Index(model_.size());
+            s = Ops::SwapRemove(&v_, i, &out);
+            if (i >= model_.size()) {
+                want = MP_EINVAL;
+            } else {
+                want_out = &before[i];
+                after[i] = after.back();
+                after.pop_back();
+            }
+            break;
+        }
+        case 6: {
+            // From a buffer, or from the vector's own elements.
+            const size_t n = Count();
+            std::vector<Elem> src(n, x);
+            const bool own = in_->ConsumeBool() && n <= model_.size() && n > 0;
+            if (own) src.assign(model_.begin(), model_.begin() + static_cast<long>(n));
+            stays = MustStay(model_.size() + n);
+            s = Ops::Extend(&v_, own ? Ops::Data(&v_) : src.data(), n);
+            after.insert(after.end(), src.begin(), src.end());
+            break;
+        }
+        case 7: {
+            const size_t n = in_->ConsumeIntegralInRange<size_t>(0, Ops::kMaxLen);
+            stays = n <= model_.size() || MustStay(n);
+            s = Ops::Resize(&v_, n, x);
+            after.resize(n, x);
+            break;
+        }
+        case 8: {
+            const size_t n = Index(model_.size());
+            s = Ops::Truncate(&v_, n);
+            if (n > model_.size())
+                want = MP_EINVAL;
+            else
+                after.resize(n);
+            break;
+        }
+        case 9:
+            s = Ops::Clear(&v_);
+            after.clear();
+            break;
+        case 10: {
+            const size_t n = Count();
+            stays = MustStay(model_.size() + n);
+            s = Ops::Reserve(&v_, n);
+            if (s == MP_OK) CHECK(Ops::Capacity(&v_) >= model_.size() + n, "reserve: capacity");
+            break;
+        }
+        case 11:
+            s = Ops::ShrinkToFit(&v_);
+            break;
+        case 12:
+            stays = false; // thawing may put the elements elsewhere
+            s = FreezeAndThaw();
+            break;
+        case 13:
+            // Huge requests: refused cleanly, whatever the fault.
+            s = Ops::Reserve(&v_, SIZE_MAX / sizeof(Elem));
+            want = (s == MP_EOVERFLOW || s == MP_ENOMEM) ? s : MP_EOVERFLOW;
+            break;
+        case 14:
+            s = Ops::Resize(&v_, SIZE_MAX / 2, x);
+            want = (s == MP_EOVERFLOW || s == MP_ENOMEM) ? s : MP_EOVERFLOW;
+            break;
+        default:
+            // Bad arguments, which need no OS call.
+            s = Ops::Extend(&v_, nullptr, 1 + seed);
+            want = MP_EINVAL;
+            CHECK(Ops::Push(nullptr, x) == MP_EINVAL, "push(NULL)");
+            CHECK(Ops::Len(nullptr) == 0, "len(NULL)");
+            break;
+        }
+        const char *fired = fault_fired();
+        Disarm();
+        if (fired != nullptr) faults_fired++;
+
+        if (want != MP_OK) {
+            CHECK(s == want, "op %d: %s, expected %s", op, mp_status_str(s), mp_status_str(want));
+            Expect("a refused call");
+            return;
+        }
+        if (s != MP_OK) {
+            // Only an injected fault may fail a good call, and then nothing
+            // changes.
+            CHECK(fired != nullptr, "op %d failed with no fault: %s", op, mp_status_str(s));
+            CHECK(s == MP_ENOMEM && mp_os_error() == ENOMEM, "op %d: %s after a fault in %s", op,
+                  mp_status_str(s), fired);
+            CHECK(Ops::Data(&v_) == data_before, "op %d: a failed call moved the elements", op);
+            model_ = before;
+            Expect("a failed call");
+            return;
+        }
+        if (!live_) return;
+        model_ = after;
+        if (want_out != nullptr) CHECK(Same(out, *want_out), "op %d: the removed element", op);
+        if (stays) {
+            CHECK(Ops::Data(&v_) == data_before, "op %d: elements moved inside the reservation",
+                  op);
+        }
+        Expect("a call");
+    }
+
+    // Freezes the vector, checks the frozen form and the stale copy, and
+    // thaws it back (or frees it, which ends the run).
+    mp_status FreezeAndThaw() {
+        const Vec copy = v_;
+        typename Ops::Frozen f;
+        mp_status s = Ops::Freeze(&v_, &f);
+        if (s != MP_OK) return s;
+        CHECK(Ops::Len(&v_) == 0 && Ops::Push(&v_, MakeElem<Elem>(1)) == MP_ESTALE,
+              "the frozen vector is not consumed");
+        // A copy made before freezing is stale for every call that is not a
+        // fast path (the fast paths of push, at and data do not look).
+        if (Ops::Data(&copy) != nullptr) {
+            Vec stale = copy;
+            CHECK(Ops::Reserve(&stale, 0) == MP_ESTALE, "a copy of the frozen vector is not stale");
+        }
+        CHECK(Ops::FrozenLen(&f) == model_.size(), "frozen len");
+        if (!model_.empty()) {
+            CHECK(std::memcmp(Ops::FrozenData(&f), model_.data(), model_.size() * sizeof(Elem)) ==
+                      0,
+                  "frozen elements");
+            CHECK(Same(*Ops::FrozenAt(&f, model_.size() - 1), model_.back()), "frozen at");
+        }
+        CHECK(Ops::FrozenAt(&f, model_.size()) == nullptr, "frozen at(len)");
+        const typename Ops::Frozen frozen_copy = f;
+        if (in_->ConsumeIntegralInRange(0, 15) == 0) {
+            // The free may meet an injected fault; the frozen vector then
+            // stays as it was.
+            while ((s = Ops::FrozenFree(&f)) != MP_OK) {
+                CHECK(fault_fired() != nullptr, "frozen free failed with no fault: %s",
+                      mp_status_str(s));
+                CHECK(Ops::FrozenLen(&f) == model_.size(), "a failed free changed the vector");
+                Disarm();
+            }
+            CHECK(Ops::FrozenLen(&frozen_copy) == 0, "a copy of a freed frozen vector");
+            live_ = false;
+            return MP_OK;
+        }
+        // The thaw may meet an injected fault; the frozen vector then stays.
+        for (;;) {
+            s = Ops::Thaw(&f, &v_);
+            if (s == MP_OK) break;
+            CHECK(fault_fired() != nullptr, "thaw failed with no fault: %s", mp_status_str(s));
+            CHECK(Ops::FrozenLen(&f) == model_.size(), "a failed thaw changed the frozen vector");
+            Disarm();
+        }
+        CHECK(Ops::FrozenLen(&frozen_copy) == 0, "a copy of a thawed frozen vector is not stale");
+        return MP_OK;
+    }
+
+    void Disarm() {
+        fault_disarm();
+    }
+
+    FuzzedDataProvider *in_;
+    Vec v_{};
+    std::vector<Elem> model_;
+    size_t max_capacity_ = 0;
+    bool live_ = false;
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+    fault_install();
+    std::atexit(PrintCounts);
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    FuzzedDataProvider in(data, size);
+    executions++;
+    if (in.ConsumeBool()) {
+        Run<fz_odd_ops>(&in).Go();
+    } else {
+        Run<fz_wide_ops>(&in).Go();
+    }
+    return 0;
+}
