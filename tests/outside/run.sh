@@ -5,6 +5,7 @@
 # It copies tests/outside to a scratch folder, points its local_repository at
 # this checkout, and with a Bazel server of its own:
 #   1. tests //... with the default features: a program using rw, r and none,
+#      a PagedVec of its own struct type,
 #      and the must-not-compile cases of the permission states (nc_test);
 #   2. tests //... and //:exec_states_test with --@memory_pages//:allow_exec
 #      (mp_pages_rx exists, mp_pages_rwx does not);
