@@ -22,9 +22,11 @@
  *    or executable per thread, as pthread_jit_write_protect_np() switches it
  *    for the calling thread only. The states of this library are the same
  *    for every thread, so this layer keeps to mprotect between none, r, rw
- *    and rx, which are the same for all threads also inside MAP_JIT ranges,
- *    and refuses write with execute with MP_ENOTSUP (mp_pages_rwx). It never
- *    calls pthread_jit_write_protect_np(); a per-thread writable-or-executable
+ *    and rx, and refuses write with execute with MP_ENOTSUP (mp_pages_rwx).
+ *    The per-thread switch acts on RWX pages only, so rw and rx pages of a
+ *    MAP_JIT range should have the same access in every thread; that is read
+ *    from the sources, not tested. This layer never calls
+ *    pthread_jit_write_protect_np(): a per-thread writable-or-executable
  *    state would be a different contract. XNU also refuses to change the
  *    protection of a MAP_JIT range that is RWX, which is why reservations are
  *    made PROT_NONE directly rather than RWX and then narrowed.
