@@ -7,7 +7,9 @@
 # It is idempotent: when everything is there it prints nothing and installs
 # nothing. It runs apt-get as root, through sudo when not root already.
 #
-# Usage: tools/setup.sh
+# Usage: tools/setup.sh [PACKAGE...]
+#   PACKAGE: more Debian packages that a heavier check needs (tools/sanitize.sh
+#   and fuzz/run.sh ask for theirs this way).
 set -euo pipefail
 
 # Debian packages the build, the tests and the checks use. The generator runs
@@ -25,6 +27,7 @@ packages=(
     python3
     python3-jinja2
 )
+packages+=("$@")
 
 missing=()
 for package in "${packages[@]}"; do
