@@ -8,9 +8,13 @@
  * also moves past its reservation many times.
  *
  * The length stays below 64 KiB of elements (16 elements at least), so that
- * comparing everything after every step stays cheap.
+ * comparing everything after every step stays cheap. Under an emulator
+ * (MP_TEST_EMULATOR, set by the cross-run wrappers) the run is ten times
+ * shorter, since qemu is some fifty times slower; it says so.
  */
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -21,8 +25,20 @@ namespace vec_test {
 namespace {
 
 constexpr uint64_t kSeed = 20240601;
-constexpr size_t kSteps = 1000000;
-constexpr size_t kRemakeEvery = 100000;
+constexpr size_t kNativeSteps = 1000000;
+
+// The number of steps for this run: kNativeSteps natively, a tenth under
+// an emulator.
+size_t Steps() {
+    static const size_t steps = [] {
+        const char *emulator = std::getenv("MP_TEST_EMULATOR");
+        if (emulator == nullptr || *emulator == '\0') return kNativeSteps;
+        std::printf("[ note     ] under %s: %zu steps instead of %zu\n", emulator,
+                    kNativeSteps / 10, kNativeSteps);
+        return kNativeSteps / 10;
+    }();
+    return steps;
+}
 
 enum Op {
     kPush,
@@ -83,8 +99,10 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
     size_t moves = 0;
     std::vector<size_t> count(kOpCount);
 
-    for (size_t step = 0; step < kSteps; step++) {
-        if (step % kRemakeEvery == kRemakeEvery - 1) {
+    // Ten times per run the vector is made anew with a small reservation.
+    const size_t remake_every = Steps() / 10;
+    for (size_t step = 0; step < Steps(); step++) {
+        if (step % remake_every == remake_every - 1) {
             // Anew, with a reservation of a few pages that growth outruns.
             ASSERT_EQ(MP_OK, Ops::Free(&v));
             mp_vec_opts opts = {};
@@ -258,7 +276,7 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
     ASSERT_EQ(MP_OK, Ops::Free(&v));
     // The mix really ran every operation, and the vector really moved.
     for (int op = 0; op < kOpCount; op++)
-        EXPECT_GT(count[op], 1000u) << kOpNames[op];
+        EXPECT_GT(count[op], Steps() / 1000) << kOpNames[op];
     EXPECT_GT(moves, 5u);
 }
 
