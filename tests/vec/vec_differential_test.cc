@@ -3,9 +3,9 @@
  * std::vector model, for each element size, compared after every step
  * (length, capacity bound, the address of the elements, and every byte of
  * every element). Failing operations (index out of range, pop on empty,
- * overflowing sizes) are part of the mix and must change nothing. Every
- * 100000 steps the vector is made anew with a small reservation, so that it
- * also moves past its reservation many times.
+ * overflowing sizes) are part of the mix and must change nothing. Ten
+ * times per run the vector is made anew with a small reservation, so that
+ * it also moves past its reservation many times.
  *
  * The length stays below 64 KiB of elements (16 elements at least), so that
  * comparing everything after every step stays cheap. Under an emulator
