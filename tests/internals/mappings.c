@@ -29,17 +29,23 @@ int mappings_count(void) {
     return lines;
 }
 
+bool running_on_valgrind(void) {
+#ifdef RUNNING_ON_VALGRIND
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
 bool mappings_count_is_exact(const char **why) {
 #ifdef MAPPINGS_UNDER_SANITIZER
     *why = "the sanitizer runtime maps memory of its own";
     return false;
 #else
-#ifdef RUNNING_ON_VALGRIND
-    if (RUNNING_ON_VALGRIND) {
+    if (running_on_valgrind()) {
         *why = "valgrind maps memory of its own";
         return false;
     }
-#endif
     if (mappings_count() < 0) {
         *why = "this system has no /proc/self/maps";
         return false;

@@ -1,6 +1,7 @@
 /*
  * The count of this process's mappings, as the OS reports it, for tests that
- * check that the library gives back every mapping it made.
+ * check that the library gives back every mapping it made; and whether a
+ * tool that changes how mappings behave is running the process.
  */
 #ifndef MEMORY_PAGES_TESTS_MAPPINGS_H
 #define MEMORY_PAGES_TESTS_MAPPINGS_H
@@ -21,6 +22,11 @@ int mappings_count(void);
  * says so and tests fall back on the exact reservation balance of
  * fault_injection.h. Also false where there is no /proc. */
 bool mappings_count_is_exact(const char **why);
+
+/* Whether this process runs under valgrind, whose own address-space manager
+ * answers some mmap calls differently from the kernel (EINVAL, not ENOMEM,
+ * for sizes beyond the address space) and which emulates RLIMIT_DATA. */
+bool running_on_valgrind(void);
 
 #ifdef __cplusplus
 }

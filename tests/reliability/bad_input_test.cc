@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "memory_pages/memory_pages.h"
+#include "tests/reliability/sweep.h"
 #include "tests/support/bytes.h"
 #include "tests/support/states.h"
 
@@ -24,56 +25,7 @@ namespace {
 
 using mp_test::IsSentinel;
 using mp_test::Sentinel;
-
-// Bad inputs tried by every test of this binary, printed at the end.
-int total_cases = 0;
-
-class PrintTotal : public ::testing::Environment {
-  public:
-    void TearDown() override {
-        std::printf("[ sweep    ] %d bad inputs tried in total\n", total_cases);
-    }
-};
-
-const auto *const print_total = ::testing::AddGlobalTestEnvironment(new PrintTotal);
-
-// Counts the cases of one test and prints them when it ends.
-class Cases {
-  public:
-    explicit Cases(std::string what) : what_(std::move(what)) {}
-    ~Cases() {
-        std::printf("[ sweep    ] %d bad inputs tried: %s\n", n_, what_.c_str());
-        total_cases += n_;
-    }
-    // Checks a call that must fail with want and no OS error behind it.
-    void Status(const std::string &call, mp_status got, mp_status want) {
-        n_++;
-        EXPECT_EQ(got, want) << call << ": " << mp_status_str(got);
-        if (got == want && got != MP_OK) {
-            EXPECT_EQ(mp_os_error(), 0) << call << " reported an OS error for a bad argument";
-        }
-    }
-    // Checks a call that the OS must refuse, and that it says why.
-    void Refused(const std::string &call, mp_status got) {
-        n_++;
-        EXPECT_EQ(got, MP_ENOMEM) << call << ": " << mp_status_str(got);
-        EXPECT_EQ(mp_os_error(), ENOMEM) << call;
-    }
-    // Checks a property that must hold.
-    void Holds(const std::string &what, bool holds) {
-        n_++;
-        EXPECT_TRUE(holds) << what;
-    }
-    // Checks a query that must answer with its "nothing" value.
-    template <class T> void Nothing(const std::string &call, T got) {
-        n_++;
-        EXPECT_EQ(got, T{}) << call;
-    }
-
-  private:
-    std::string what_;
-    int n_ = 0;
-};
+using sweep::Cases;
 
 // Handles of state S that name no live page set of that state, each with
 // the way it was made. The one live page set they include, of another
@@ -303,6 +255,38 @@ TYPED_TEST(SweepTransitions, BadHandlesAreRefusedAndNothingChanges) {
     ASSERT_EQ(mp_test::ToRw<From>(&from, &rw), MP_OK);
     EXPECT_EQ(mp_test::PatternMismatch(mp_pages_rw_data(&rw), page, 3), page);
     EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
+}
+
+const auto *const print_total = ::testing::AddGlobalTestEnvironment(new sweep::PrintTotal);
+
+// No entry point of the runtime, not even the internal ones that generated
+// code calls, gives a page an access the build does not allow: execute
+// without allow_exec, write and execute at once with deny_xw
+// (docs/security.md).
+TEST(SweepFeatures, EntryPointsRefuseAccessTheBuildDoesNotAllow) {
+    std::vector<std::pair<std::string, unsigned>> refused;
+#if !MP_HAVE_RX
+    refused.emplace_back("x", MP__PROT_EXEC);
+    refused.emplace_back("rx", MP__PROT_READ | MP__PROT_EXEC);
+#endif
+#if !MP_HAVE_RWX
+    refused.emplace_back("wx", MP__PROT_WRITE | MP__PROT_EXEC);
+    refused.emplace_back("rwx", MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC);
+#endif
+    if (refused.empty()) GTEST_SKIP() << "this build allows every access";
+    Cases c("runtime entry points asked for access the build does not allow");
+    const unsigned rw = MP__PROT_READ | MP__PROT_WRITE;
+    mp_pages_rw pages;
+    ASSERT_EQ(mp_pages_rw_new(1, &pages), MP_OK);
+    for (const auto &[name, prot] : refused) {
+        mp__ref out = Sentinel<mp__ref>();
+        c.Status("mp__pages_new(" + name + ")", mp__pages_new(1, nullptr, prot, &out), MP_ENOTSUP);
+        c.Status("mp__pages_into(rw -> " + name + ")", mp__pages_into(&pages.ref_, rw, prot, &out),
+                 MP_ENOTSUP);
+        EXPECT_TRUE(IsSentinel(out)) << name;
+    }
+    EXPECT_EQ(mp_pages_rw_len(&pages), mp_page_size()) << "a refused transition consumed it";
+    EXPECT_EQ(mp_pages_rw_free(&pages), MP_OK);
 }
 
 TEST(SweepStatus, EveryValueHasAString) {

@@ -285,6 +285,9 @@ class OomTest : public ::testing::TestWithParam<Limit> {
         if (UnderAddressSanitizer()) {
             GTEST_SKIP() << "a memory limit cannot be set beside the sanitizer's shadow memory";
         }
+        if (running_on_valgrind()) {
+            GTEST_SKIP() << "valgrind emulates RLIMIT_DATA and manages the address space itself";
+        }
         if (mappings_count() < 0) GTEST_SKIP() << "no /proc/self/maps: not Linux";
     }
 };

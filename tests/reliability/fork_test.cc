@@ -1,0 +1,122 @@
+// Page sets across fork() (docs/security.md): the child gets a private,
+// copy-on-write copy of every page set, with the same access, and handles
+// that name its copies; what either process then does (writes,
+// transitions, frees) does not reach the other. Memory locks are not
+// inherited (POSIX). POSIX only.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "memory_pages/memory_pages.h"
+#include "tests/support/memory_facts.h"
+
+namespace {
+
+// Reports a failed check of the child on stderr and counts it.
+int child_failures = 0;
+
+void ChildCheck(bool ok, const char *what) {
+    if (!ok) {
+        std::fprintf(stderr, "child: %s\n", what);
+        child_failures++;
+    }
+}
+
+bool AllBytes(const uint8_t *p, size_t len, uint8_t b) {
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != b) return false;
+    }
+    return true;
+}
+
+// Waits for the child and returns its exit status, or -1 if it did not exit.
+int WaitExit(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
+
+TEST(Fork, EachProcessChangesOnlyItsOwnCopy) {
+    const size_t len = 2 * mp_page_size();
+    // rw stays in the parent; r_source is freed by the parent after the fork.
+    mp_pages_rw rw, source;
+    ASSERT_EQ(mp_pages_rw_new(len, &rw), MP_OK);
+    std::memset(mp_pages_rw_data_mut(&rw), 0x11, len);
+    ASSERT_EQ(mp_pages_rw_new(len, &source), MP_OK);
+    std::memset(mp_pages_rw_data_mut(&source), 0x33, len);
+    mp_pages_r r_source;
+    ASSERT_EQ(mp_pages_rw_into_r(&source, &r_source), MP_OK);
+
+    int to_child[2];
+    ASSERT_EQ(pipe(to_child), 0);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    ASSERT_NE(pid, -1);
+    if (pid == 0) {
+        // The child: wait until the parent has changed its own copies.
+        char go = 0;
+        ChildCheck(read(to_child[0], &go, 1) == 1, "no word from the parent");
+        ChildCheck(mp_pages_rw_len(&rw) == len, "the rw handle is not live in the child");
+        ChildCheck(mp_pages_rw_data(&rw) != nullptr && AllBytes(mp_pages_rw_data(&rw), len, 0x11),
+                   "the child's rw copy changed with the parent's writes");
+        ChildCheck(mp_pages_r_len(&r_source) == len &&
+                       AllBytes(mp_pages_r_data(&r_source), len, 0x33),
+                   "the child's r copy went with the parent's free");
+        std::memset(mp_pages_rw_data_mut(&rw), 0x22, len);
+        mp_pages_none none;
+        ChildCheck(mp_pages_rw_into_none(&rw, &none) == MP_OK, "a transition in the child");
+        ChildCheck(mp_pages_none_free(&none) == MP_OK, "a free in the child");
+        ChildCheck(mp_pages_r_free(&r_source) == MP_OK, "a second free in the child");
+        std::fflush(nullptr);
+        _exit(child_failures);
+    }
+    // The parent writes, moves and frees its copies, then lets the child look.
+    std::memset(mp_pages_rw_data_mut(&rw), 0x44, len);
+    ASSERT_EQ(mp_pages_r_free(&r_source), MP_OK);
+    ASSERT_EQ(write(to_child[1], "g", 1), 1);
+    close(to_child[1]);
+    close(to_child[0]);
+    EXPECT_EQ(WaitExit(pid), 0) << "the child found a problem (its stderr says which)";
+
+    // The child's writes, transition and free did not reach the parent.
+    ASSERT_EQ(mp_pages_rw_len(&rw), len);
+    EXPECT_TRUE(AllBytes(mp_pages_rw_data(&rw), len, 0x44));
+    mp_pages_r r;
+    EXPECT_EQ(mp_pages_rw_into_r(&rw, &r), MP_OK);
+    EXPECT_EQ(mp_pages_r_free(&r), MP_OK);
+}
+
+// The lock option is a memory lock, which a child does not inherit.
+TEST(Fork, LocksAreNotInherited) {
+    mp_pages_opts opts = {};
+    opts.lock = true;
+    mp_pages_rw rw;
+    const mp_status s = mp_pages_rw_new_opts(mp_page_size(), &opts, &rw);
+    if (s != MP_OK) GTEST_SKIP() << "this process may not lock a page: " << mp_status_str(s);
+    mp_test::SmapsEntry smaps;
+    if (!mp_test::ReadSmaps(mp_pages_rw_data(&rw), &smaps) || smaps.locked == 0) {
+        EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
+        GTEST_SKIP() << "the lock does not show in /proc/self/smaps here (not Linux, or "
+                        "AddressSanitizer, which ignores mlock)";
+    }
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    ASSERT_NE(pid, -1);
+    if (pid == 0) {
+        mp_test::SmapsEntry child;
+        ChildCheck(mp_test::ReadSmaps(mp_pages_rw_data(&rw), &child), "no smaps in the child");
+        ChildCheck(child.locked == 0, "the child inherited the lock");
+        ChildCheck(!child.HasFlag("lo"), "the child's mapping is marked locked");
+        std::fflush(nullptr);
+        _exit(child_failures);
+    }
+    EXPECT_EQ(WaitExit(pid), 0) << "the child found a problem (its stderr says which)";
+    EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
+}
+
+} // namespace
