@@ -37,6 +37,10 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
 fi
 cc=${CLANG:-clang}
 cxx=${CLANGXX:-clang++}
+if [[ -z "${CLANG:-}" ]]; then
+    # clang, and its libFuzzer and sanitizer runtimes.
+    tools/setup.sh clang libclang-rt-dev
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -48,6 +52,7 @@ python3 gen/mpgen.py states --deny-xw \
 python3 gen/mpgen.py vec --out "$gen/fuzz_vecs.h" \
     --vector fz_odd=odd3 --vector fz_wide=wide4100 --include fuzz/elems.h
 
+# shellcheck disable=SC2054 # the commas separate sanitizers, not elements
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 includes=(-I "$root" -I "$root/runtime/include" -I "$gen")
 objects=()
@@ -59,8 +64,9 @@ for src in runtime/fn_ref.c runtime/jit_probe.c runtime/os_posix.c runtime/pages
     objects+=("$obj")
 done
 
+targets=(vec)
 status=0
-for target in vec; do
+for target in "${targets[@]}"; do
     bin="$work/${target}_fuzz"
     "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" "${includes[@]}" \
         "fuzz/${target}_fuzz.cc" "${objects[@]}" -o "$bin"

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Runs the test suite under the sanitizers and valgrind (issue 7):
+#
+#   asan      bazel test --config=asan //...   in each feature combination
+#   ubsan     bazel test --config=ubsan //...  in each feature combination
+#   tsan      bazel test --config=tsan //...   with allow_exec and deny_xw=false
+#             (every state, function references, every thread test)
+#   valgrind  every cc_test of the default and rwx combinations under
+#             valgrind's memcheck (definite leaks and memory errors fail)
+#
+# The sanitizer configs are in .bazelrc (gcc's sanitizers). Each step is one
+# `bazel test` run; a run passes when Bazel says every test passed. Prints one
+# line per run and, last, "sanitize: N runs passed, N failed (S s)". Exits
+# non-zero when a run failed.
+#
+# Under valgrind, a few test cases cannot pass whatever the library does, and
+# are left out by name (VALGRIND_EXCLUDED below, each with its reason);
+# every other case runs. The tests that reach valgrind's limits themselves
+# (the out-of-memory test, the valgrind-aware checks of the sweep) say so.
+#
+# Usage: tools/sanitize.sh [STEP...]    STEP: asan, ubsan, tsan, valgrind
+#                                       (default: all four)
+# Environment:
+#   MP_BAZEL_OUTPUT_ROOT   --output_user_root for Bazel (as tools/test.sh)
+#   MP_SANITIZE_COMBOS     feature combinations for asan and ubsan
+#                          (default: "default exec rwx")
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+steps=("$@")
+if [[ ${#steps[@]} -eq 0 ]]; then
+    steps=(asan ubsan tsan valgrind)
+fi
+for step in "${steps[@]}"; do
+    case "$step" in
+    asan | ubsan | tsan | valgrind) ;;
+    *)
+        echo "usage: tools/sanitize.sh [asan|ubsan|tsan|valgrind ...]" >&2
+        exit 2
+        ;;
+    esac
+done
+
+tools/setup.sh valgrind
+
+startup=()
+if [[ -n "${MP_BAZEL_OUTPUT_ROOT:-}" ]]; then
+    startup+=("--output_user_root=$MP_BAZEL_OUTPUT_ROOT")
+fi
+read -r -a combos <<<"${MP_SANITIZE_COMBOS:-default exec rwx}"
+declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
+
+# Test cases that cannot pass under valgrind, as a negative gtest filter
+# (GTEST_FILTER, which tests without GoogleTest ignore):
+#  - Wx*: the W^X tests read /proc/self/maps, where valgrind's own
+#    translation cache is writable and executable;
+#  - OsErrorTest.*, PagesTest/*.NewWithHalfOfSizeMax*,
+#    VecTest/*.FailuresLeaveTheVectorUnchanged, DifferentialTest/*: they
+#    expect the kernel's ENOMEM for sizes beyond the address space, which
+#    valgrind's address-space manager refuses with EINVAL (the differential
+#    test also runs 10^6 operations per element size, minutes under
+#    valgrind).
+VALGRIND_EXCLUDED="Wx*:OsErrorTest.*:PagesTest/*.NewWithHalfOfSizeMax*"
+VALGRIND_EXCLUDED+=":VecTest/*.FailuresLeaveTheVectorUnchanged:DifferentialTest/*"
+VALGRIND=(/usr/bin/valgrind --quiet --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite --smc-check=all-non-file)
+
+passed=0
+failed=0
+failures=()
+
+# Runs one `bazel test` and records it as passed or failed under a name.
+run() {
+    local name=$1
+    shift
+    local start=$SECONDS
+    echo "=== sanitize: $name"
+    if bazel "${startup[@]}" test --keep_going "$@"; then
+        passed=$((passed + 1))
+        echo "=== sanitize: $name passed ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "=== sanitize: $name FAILED ($((SECONDS - start)) s)"
+    fi
+}
+
+begin=$SECONDS
+for step in "${steps[@]}"; do
+    case "$step" in
+    asan | ubsan)
+        for combo in "${combos[@]}"; do
+            # shellcheck disable=SC2086 # the combination's flags are split on purpose
+            run "$step [$combo]" --config="$step" ${combo_flags[$combo]} -- //...
+        done
+        ;;
+    tsan)
+        run "tsan [rwx]" --config=tsan --config=rwx -- //...
+        ;;
+    valgrind)
+        for combo in default rwx; do
+            # shellcheck disable=SC2086
+            run "valgrind [$combo]" ${combo_flags[$combo]} --test_lang_filters=cc \
+                --test_timeout=900 --run_under="${VALGRIND[*]}" \
+                --test_env=GTEST_FILTER="-$VALGRIND_EXCLUDED" -- //...
+        done
+        ;;
+    esac
+done
+
+if [[ $failed -gt 0 ]]; then
+    echo "Failed: ${failures[*]}"
+fi
+echo "sanitize: $passed runs passed, $failed failed ($((SECONDS - begin)) s)"
+[[ $failed -eq 0 ]]
