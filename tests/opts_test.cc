@@ -3,6 +3,7 @@
 // pages (/proc/self/maps, /proc/self/smaps, mincore) where it reports it.
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -324,7 +325,12 @@ TYPED_TEST(OptsTest, LockKeepsThePagesInRam) {
                         "AddressSanitizer, which ignores mlock)";
     }
     size_t resident = 0;
-    ASSERT_TRUE(mp_test::ResidentPages(S::Address(&p), 2 * Page(), &resident));
+    const bool known = mp_test::ResidentPages(S::Address(&p), 2 * Page(), &resident);
+    if (!known && std::getenv("MP_TEST_EMULATOR") != nullptr) {
+        EXPECT_EQ(S::Free(&p), MP_OK);
+        GTEST_SKIP() << "mincore fails here for pages of this state (qemu-user)";
+    }
+    ASSERT_TRUE(known);
     EXPECT_EQ(resident, 2u);
     mp_test::SmapsEntry smaps;
     ASSERT_TRUE(mp_test::ReadSmaps(S::Address(&p), &smaps));
