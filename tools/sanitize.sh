@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
-# Runs the test suite under the sanitizers and valgrind (issue 7):
+# Runs the test suite under the sanitizers and valgrind (issue 7). The
+# default is the bounded set CI runs; --full runs everything:
 #
-#   asan      bazel test --config=asan //...   in each feature combination
-#   ubsan     bazel test --config=ubsan //...  in each feature combination
-#   tsan      bazel test --config=tsan //...   with allow_exec and deny_xw=false
-#             (every state, function references, every thread test)
-#   valgrind  every cc_test of the default and rwx combinations under
-#             valgrind's memcheck (definite leaks and memory errors fail)
+#   step      default (CI)                          --full
+#   asan      bazel test --config=asan //...        the same in all three
+#             with the default features and rwx     feature combinations
+#   ubsan     the same with --config=ubsan          all three combinations
+#   tsan      every test whose name contains        //... (rwx)
+#             "threads", with rwx (every state,
+#             function references)
+#   valgrind  every cc_test of the default           default and rwx
+#             combination under memcheck
 #
 # The sanitizer configs are in .bazelrc (gcc's sanitizers). Each step is one
-# `bazel test` run; a run passes when Bazel says every test passed. Prints one
-# line per run and, last, "sanitize: N runs passed, N failed (S s)". Exits
-# non-zero when a run failed.
+# `bazel test` per combination; a run passes when Bazel says every test
+# passed. Prints one line per run and, last, "sanitize: N runs passed, N
+# failed (S s)". Exits non-zero when a run failed.
 #
 # Under valgrind, a few test cases cannot pass whatever the library does, and
 # are left out by name (VALGRIND_EXCLUDED below, each with its reason);
-# every other case runs. The tests that reach valgrind's limits themselves
+# every other case runs. The tests that meet valgrind's limits themselves
 # (the out-of-memory test, the valgrind-aware checks of the sweep) say so.
 #
-# Usage: tools/sanitize.sh [STEP...]    STEP: asan, ubsan, tsan, valgrind
-#                                       (default: all four)
+# Usage: tools/sanitize.sh [--full] [STEP...]   STEP: asan, ubsan, tsan,
+#                                               valgrind (default: all four)
 # Environment:
 #   MP_BAZEL_OUTPUT_ROOT   --output_user_root for Bazel (as tools/test.sh)
-#   MP_SANITIZE_COMBOS     feature combinations for asan and ubsan
-#                          (default: "default exec rwx")
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+full=false
+if [[ "${1:-}" == "--full" ]]; then
+    full=true
+    shift
+fi
 steps=("$@")
 if [[ ${#steps[@]} -eq 0 ]]; then
     steps=(asan ubsan tsan valgrind)
@@ -37,7 +44,7 @@ for step in "${steps[@]}"; do
     case "$step" in
     asan | ubsan | tsan | valgrind) ;;
     *)
-        echo "usage: tools/sanitize.sh [asan|ubsan|tsan|valgrind ...]" >&2
+        echo "usage: tools/sanitize.sh [--full] [asan|ubsan|tsan|valgrind ...]" >&2
         exit 2
         ;;
     esac
@@ -49,8 +56,14 @@ startup=()
 if [[ -n "${MP_BAZEL_OUTPUT_ROOT:-}" ]]; then
     startup+=("--output_user_root=$MP_BAZEL_OUTPUT_ROOT")
 fi
-read -r -a combos <<<"${MP_SANITIZE_COMBOS:-default exec rwx}"
 declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
+if $full; then
+    sanitizer_combos=(default exec rwx)
+    valgrind_combos=(default rwx)
+else
+    sanitizer_combos=(default rwx)
+    valgrind_combos=(default)
+fi
 
 # Test cases that cannot pass under valgrind, as a negative gtest filter
 # (GTEST_FILTER, which tests without GoogleTest ignore):
@@ -91,16 +104,22 @@ begin=$SECONDS
 for step in "${steps[@]}"; do
     case "$step" in
     asan | ubsan)
-        for combo in "${combos[@]}"; do
+        for combo in "${sanitizer_combos[@]}"; do
             # shellcheck disable=SC2086 # the combination's flags are split on purpose
             run "$step [$combo]" --config="$step" ${combo_flags[$combo]} -- //...
         done
         ;;
     tsan)
-        run "tsan [rwx]" --config=tsan --config=rwx -- //...
+        if $full; then
+            run "tsan [rwx]" --config=tsan --config=rwx -- //...
+        else
+            mapfile -t thread_tests < <(bazel "${startup[@]}" query \
+                'attr(name, "threads", tests(//...))' 2>/dev/null)
+            run "tsan [rwx] ${thread_tests[*]}" --config=tsan --config=rwx -- "${thread_tests[@]}"
+        fi
         ;;
     valgrind)
-        for combo in default rwx; do
+        for combo in "${valgrind_combos[@]}"; do
             # shellcheck disable=SC2086
             run "valgrind [$combo]" ${combo_flags[$combo]} --test_lang_filters=cc \
                 --test_timeout=900 --run_under="${VALGRIND[*]}" \
