@@ -105,17 +105,22 @@ for step in "${steps[@]}"; do
     case "$step" in
     asan | ubsan)
         for combo in "${sanitizer_combos[@]}"; do
+            # The combination's config sets an output directory suffix of
+            # its own; one for both keeps these outputs apart from the plain
+            # runs' (tools/test.sh), so neither rebuilds the other's.
             # shellcheck disable=SC2086 # the combination's flags are split on purpose
-            run "$step [$combo]" --config="$step" ${combo_flags[$combo]} -- //...
+            run "$step [$combo]" --config="$step" ${combo_flags[$combo]} \
+                --platform_suffix="-$step-$combo" -- //...
         done
         ;;
     tsan)
         if $full; then
-            run "tsan [rwx]" --config=tsan --config=rwx -- //...
+            run "tsan [rwx]" --config=tsan --config=rwx --platform_suffix=-tsan-rwx -- //...
         else
             mapfile -t thread_tests < <(bazel "${startup[@]}" query \
                 'attr(name, "threads", tests(//...))' 2>/dev/null)
-            run "tsan [rwx] ${thread_tests[*]}" --config=tsan --config=rwx -- "${thread_tests[@]}"
+            run "tsan [rwx] ${thread_tests[*]}" --config=tsan --config=rwx \
+                --platform_suffix=-tsan-rwx -- "${thread_tests[@]}"
         fi
         ;;
     valgrind)
