@@ -2,6 +2,7 @@
 #include "runtime/registry.h"
 
 #include "runtime/os.h"
+#include "runtime/spin.h"
 #include "runtime/status.h"
 
 /* Slots come in chunks of CHUNK_SLOTS, at most MAX_CHUNKS of them: about
@@ -23,15 +24,6 @@ static uint32_t free_head = NO_SLOT;
 /* The next never-used index. Index 0 is never handed out, so that a zeroed
  * reference names no slot even by its index. */
 static uint32_t next_index = 1;
-
-static void lock_registry(void) {
-    while (atomic_flag_test_and_set_explicit(&lock, memory_order_acquire)) {
-    }
-}
-
-static void unlock_registry(void) {
-    atomic_flag_clear_explicit(&lock, memory_order_release);
-}
 
 /* Returns the slot at index, or NULL if its chunk does not exist. */
 static mp__slot *slot_at(uint32_t index) {
@@ -59,32 +51,32 @@ static bool add_chunk(uint32_t index) {
 }
 
 mp__slot *mp__registry_alloc(uint32_t *index) {
-    lock_registry();
+    mp__spin_lock(&lock);
     uint32_t i = free_head;
     if (i != NO_SLOT) {
         free_head = slot_at(i)->next_free;
     } else if (next_index >= MAX_CHUNKS * CHUNK_SLOTS) {
-        unlock_registry();
+        mp__spin_unlock(&lock);
         mp__fail(MP_ENOMEM);
         return NULL;
     } else {
         i = next_index;
         if (slot_at(i) == NULL && !add_chunk(i)) {
-            unlock_registry();
+            mp__spin_unlock(&lock);
             return NULL;
         }
         next_index++;
     }
-    unlock_registry();
+    mp__spin_unlock(&lock);
     *index = i;
     return slot_at(i);
 }
 
 void mp__registry_unalloc(mp__slot *slot, uint32_t index) {
-    lock_registry();
+    mp__spin_lock(&lock);
     slot->next_free = free_head;
     free_head = index;
-    unlock_registry();
+    mp__spin_unlock(&lock);
 }
 
 mp__slot *mp__registry_lookup(const mp__ref *ref) {

@@ -24,6 +24,10 @@
  * vector always owns a slot, even when empty, so that its copies are checked
  * by every call, from any thread.
  *
+ * Free keeps a few reservations of the default shape in a cache for the
+ * next vector, rather than releasing them (see "The cache of freed
+ * reservations" below).
+ *
  * Failures: every function checks everything and asks the OS for everything
  * before it changes the vector, so a failed call leaves it exactly as it was.
  */
@@ -32,6 +36,7 @@
 #include "runtime/os.h"
 #include "runtime/registry.h"
 #include "runtime/sizes.h"
+#include "runtime/spin.h"
 #include "runtime/status.h"
 
 #define MIB ((size_t)1 << 20)
@@ -158,6 +163,97 @@ static mp_status check(const mp__vec *v, mp__slot **slot) {
     return *slot != NULL ? MP_OK : mp__fail(MP_ESTALE);
 }
 
+/* ---- The cache of freed reservations ----
+ *
+ * Mapping a reservation anew costs an mmap, an mprotect, fresh page-table
+ * pages and a page fault, and releasing it a munmap: about 9 us per vector
+ * on the benchmark machine, where a realloc-grown vector's whole new, 1000
+ * pushes and free take 0.8 us (docs/benchmarks.md, workloads 2 and 3). So
+ * free keeps up to CACHE_ENTRIES reservations of the default size, without
+ * huge pages or guard, with their committed pages still accessible, and the
+ * next vector of that shape takes one instead of mapping anew.
+ *
+ * The memory stays honest: pages past the first CACHE_RESIDENT bytes go
+ * back to the OS as a reservation enters the cache (mp__os.discard: they
+ * read as zeros and use no memory), so the cache holds at most
+ * CACHE_ENTRIES * CACHE_RESIDENT bytes of memory, and a reservation with
+ * more than CACHE_MAX_COMMITTED bytes committed is released instead, which
+ * bounds the commit charge. A vector that takes a cached reservation may
+ * find old bytes beyond its length, as memory from malloc does.
+ *
+ * The price is in docs/security.md: a stale pointer into a cached
+ * reservation reaches the next vector's memory instead of faulting. Vectors
+ * that ask for a guard, huge pages or another reservation size are never
+ * cached, and page sets never are.
+ */
+#define CACHE_ENTRIES 4
+#define CACHE_RESIDENT ((size_t)64 << 10)
+#define CACHE_MAX_COMMITTED (64 * MIB)
+
+typedef struct cached {
+    unsigned char *base;
+    size_t committed;
+} cached;
+
+/* Guards the three below. */
+static atomic_flag cache_lock = ATOMIC_FLAG_INIT;
+static cached cache[CACHE_ENTRIES];
+static size_t cache_count;   /* entries in cache[] */
+static size_t cache_claimed; /* places promised to frees in progress */
+
+/* Whether a reservation of reserved bytes with these options has the shape
+ * the cache keeps. */
+static bool cacheable(size_t reserved, mp_huge huge, bool guard) {
+    return reserved == DEFAULT_RESERVE && huge == MP_HUGE_NO && !guard;
+}
+
+/* Takes a cached reservation into *out, or returns false if there is none. */
+static bool cache_take(cached *out) {
+    mp__spin_lock(&cache_lock);
+    bool found = cache_count > 0;
+    if (found) *out = cache[--cache_count];
+    mp__spin_unlock(&cache_lock);
+    return found;
+}
+
+/* Puts the reservation of v, a live vector being freed, in the cache if it
+ * has the cache's shape and there is room. Returns false when the caller
+ * must release it instead; v's elements are untouched then, so that a
+ * failed release leaves the vector as it was. */
+static bool cache_put(const mp__vec *v) {
+    if (!cacheable(v->reserved, v->huge, v->guard) || v->committed > CACHE_MAX_COMMITTED)
+        return false;
+    /* Claim a place first, so that the discard (a system call, made outside
+     * the lock) is never wasted on a reservation that then finds no room. */
+    mp__spin_lock(&cache_lock);
+    bool room = cache_count + cache_claimed < CACHE_ENTRIES;
+    if (room) cache_claimed++;
+    mp__spin_unlock(&cache_lock);
+    if (!room) return false;
+    bool discarded =
+        v->committed <= CACHE_RESIDENT ||
+        mp__os.discard(v->data + CACHE_RESIDENT, v->committed - CACHE_RESIDENT, RW) == MP_OK;
+    mp__spin_lock(&cache_lock);
+    cache_claimed--;
+    if (discarded) cache[cache_count++] = (cached){v->data, v->committed};
+    mp__spin_unlock(&cache_lock);
+    return discarded;
+}
+
+mp_status mp__vec_cache_drain(void) {
+    /* Releases under the lock: a rare call, and frees that find the lock
+     * held only wait for at most CACHE_ENTRIES munmaps. */
+    mp_status s = MP_OK;
+    mp__spin_lock(&cache_lock);
+    while (cache_count > 0) {
+        s = mp__os.release(cache[cache_count - 1].base, DEFAULT_RESERVE);
+        if (s != MP_OK) break;
+        cache_count--;
+    }
+    mp__spin_unlock(&cache_lock);
+    return s;
+}
+
 /* Gives a vector with no reservation its first one: want_r bytes preferred,
  * at least need_r, with commit bytes committed, or all of it if that is less
  * (then need_r covers what the caller needs). */
@@ -167,13 +263,17 @@ static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t c
     mp__slot *slot = mp__registry_alloc(&index);
     if (slot == NULL) return MP_ENOMEM;
     mapping m;
-    mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
-    if (s != MP_OK) {
+    cached c = {NULL, 0};
+    mp_status s = MP_OK;
+    if (cacheable(want_r, v->huge, v->guard) && cache_take(&c)) {
+        m = (mapping){c.base, DEFAULT_RESERVE, DEFAULT_RESERVE};
+    } else if ((s = map_reserve(want_r, need_r, v->huge, v->guard, &m)) != MP_OK) {
         mp__registry_unalloc(slot, index);
         return s;
     }
-    commit = min_size(commit, m.reserved);
-    s = commit_range(m.base, 0, commit);
+    /* A cached reservation keeps what it has committed, if that is more. */
+    commit = max_size(min_size(commit, m.reserved), c.committed);
+    s = commit_range(m.base, c.committed, commit);
     if (s != MP_OK) return undo_mapping(&m, slot, index, s);
     publish(slot, index, &m, RW, &v->ref);
     v->data = m.base;
@@ -460,7 +560,7 @@ mp_status mp__vec_free(mp__vec *v) {
     if (s != MP_OK) return s;
     if (slot != NULL) {
         mapping m = mapping_of(v);
-        if ((s = mp__os.release(m.base, m.total)) != MP_OK) return s;
+        if (!cache_put(v) && (s = mp__os.release(m.base, m.total)) != MP_OK) return s;
         mp__registry_free(slot, v->ref.slot);
     }
     consume(v);

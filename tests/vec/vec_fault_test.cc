@@ -99,7 +99,9 @@ struct Case {
 
 /* Runs op on a fresh State from setup once per OS call it makes, that call
  * failing; then checks with done that the run without failures did its
- * job. Calls that may fail without failing op are in may_fail. */
+ * job. Calls that may fail without failing op are in may_fail. Every run
+ * starts with an empty cache of freed reservations, so that each makes the
+ * same OS calls; setup may fill it. */
 template <class V>
 void Walk(const Case &c, const std::function<void(State<V> *)> &setup,
           const std::function<mp_status(State<V> *)> &op,
@@ -108,6 +110,7 @@ void Walk(const Case &c, const std::function<void(State<V> *)> &setup,
     for (unsigned nth = 1;; nth++) {
         ASSERT_LT(nth, 40u) << "the walk does not end";
         SCOPED_TRACE(testing::Message() << "OS call " << nth << " fails");
+        ASSERT_EQ(MP_OK, mp__vec_cache_drain());
         State<V> s;
         setup(&s);
         if (testing::Test::HasFatalFailure()) return;
@@ -159,6 +162,22 @@ template <class V> void FillToCapacity(V *v, size_t n) {
     using Ops = VecOps<V>;
     Fill(v, n);
     Fill(v, Ops::Capacity(v) - Ops::Len(v));
+}
+
+/* Leaves a reservation with `pages` pages committed in the cache of freed
+ * reservations, for the next new vector to take. */
+template <class V> void CacheReservation(size_t pages) {
+    using Ops = VecOps<V>;
+    V t;
+    ASSERT_EQ(MP_OK, Ops::New(&t));
+    ASSERT_EQ(MP_OK, Ops::Reserve(&t, PerPages<typename Ops::Elem>(pages)));
+    ASSERT_EQ(MP_OK, Ops::Free(&t));
+}
+
+/* Fills the cache of freed reservations, so that the next free releases. */
+template <class V> void FillCache() {
+    for (int i = 0; i < 4; i++)
+        CacheReservation<V>(1);
 }
 
 template <class V> void ExpectElems(const V &v, size_t n) {
@@ -231,6 +250,11 @@ TYPED_TEST(VecFaultTest, Growth) {
         c, [&](S *s) { FillToCapacity(&s->v, page_elems); },
         [](S *s) { return Ops::Insert(&s->v, 0, MakeElem<Elem>(7)); },
         [](S *s) { EXPECT_TRUE(SameElem(MakeElem<Elem>(7), *Ops::At(&s->v, 0))); });
+    c.name = "reserve in a cached reservation";
+    Walk<V>(
+        c, [](S *) { CacheReservation<V>(1); },
+        [&](S *s) { return Ops::Reserve(&s->v, 4 * page_elems); },
+        [&](S *s) { EXPECT_GE(Ops::Capacity(&s->v), 4 * page_elems); });
     c.name = "resize growing";
     Walk<V>(
         c, [&](S *s) { Fill(&s->v, 1); },
@@ -247,6 +271,11 @@ TYPED_TEST(VecFaultTest, Making) {
     Walk<V>(
         c, [](S *) {}, [](S *s) { return Ops::WithCapacity(10, &s->v); },
         [](S *s) { EXPECT_GE(Ops::Capacity(&s->v), 10u); }, {"reserve"});
+    c.name = "with_capacity in a cached reservation";
+    Walk<V>(
+        c, [](S *) { CacheReservation<V>(1); },
+        [](S *s) { return Ops::WithCapacity(PerPages<Elem>(4), &s->v); },
+        [](S *s) { EXPECT_GE(Ops::Capacity(&s->v), PerPages<Elem>(4)); });
     c.name = "new_opts with every option";
     Walk<V>(
         c, [](S *) {},
@@ -280,9 +309,21 @@ TYPED_TEST(VecFaultTest, GivingMemoryBack) {
         },
         [](S *s) { return Ops::ShrinkToFit(&s->v); },
         [](S *s) { EXPECT_LT(Ops::Capacity(&s->v), PerPages<Elem>(1) + 1); });
-    c.name = "free";
+    /* Free keeps the reservation in the cache, giving back the pages past
+     * its first 64 KiB; if that fails, or the cache is full, it releases. */
+    c.name = "free into the cache";
+    const size_t past_cached = PerPages<Elem>(20);
     Walk<V>(
-        c, [&](S *s) { Fill(&s->v, n); }, [](S *s) { return Ops::Free(&s->v); },
+        c, [&](S *s) { Fill(&s->v, past_cached); }, [](S *s) { return Ops::Free(&s->v); },
+        [](S *s) { EXPECT_EQ(MP_ESTALE, Ops::Free(&s->v)); }, {"discard"});
+    c.name = "free with the cache full";
+    Walk<V>(
+        c,
+        [&](S *s) {
+            FillCache<V>();
+            Fill(&s->v, n);
+        },
+        [](S *s) { return Ops::Free(&s->v); },
         [](S *s) { EXPECT_EQ(MP_ESTALE, Ops::Free(&s->v)); });
 }
 
@@ -324,6 +365,8 @@ TYPED_TEST(VecFaultTest, NoAddressSpaceAtAll) {
     using V = TypeParam;
     using Ops = VecOps<V>;
     using Elem = typename Ops::Elem;
+    /* Cached reservations are address space taken earlier. */
+    ASSERT_EQ(MP_OK, mp__vec_cache_drain());
     V v, w;
     ASSERT_EQ(MP_OK, Ops::New(&v));
     mp_vec_opts opts = {};

@@ -205,6 +205,11 @@ const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size);
 mp_status mp__vec_frozen_free(mp__vec *f);
 mp_status mp__vec_thaw(mp__vec *f, mp__vec *out);
 
+/* Releases every reservation that freed vectors left in the cache of
+ * runtime/vec.c. For tests that count mappings or fail OS calls one by one;
+ * stops at, and returns, the first failed release. */
+mp_status mp__vec_cache_drain(void);
+
 #ifdef __cplusplus
 }
 #endif
