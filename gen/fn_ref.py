@@ -12,7 +12,16 @@ with one line naming the signature.
 
 import re
 
-from gencore import C_KEYWORDS, GenError, check_type_name, parse_assignment, render, write
+from gencore import (
+    TAGS,
+    TYPE_SPECIFIERS,
+    GenError,
+    base_type,
+    check_type_name,
+    parse_assignment,
+    render,
+    write,
+)
 
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.
@@ -31,15 +40,9 @@ STD_INTEGER_TYPEDEFS = frozenset(
     ]
 )
 
-SPECIFIERS = frozenset(
-    ["void", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "_Bool", "bool"]
-)
 QUALIFIERS = frozenset(["const", "volatile", "restrict"])
-TAGS = frozenset(["struct", "union", "enum"])
 # Words that can never appear in a supported parameter type.
 REFUSED_WORDS = frozenset(["_Complex", "_Imaginary", "_Atomic", "register", "static", "inline"])
-# The types spelled by one specifier alone, and their kinds.
-_SINGLE_WORD_KINDS = {"void": "void", "bool": "integer", "float": "floating", "double": "floating"}
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\*)|(\S))")
 _INCLUDE = re.compile(r'[^"<>\n\\]+\Z')
@@ -109,42 +112,18 @@ def _base_type(words, fail):
     or "opaque" for a struct, union or typedef name that only a pointer may
     point to.
     """
-
-    def invalid():
-        named = len(words) > 1 and words[-1] not in SPECIFIERS | TAGS
+    try:
+        spelling, kind = base_type(words)
+    except ValueError as problem:
+        named = len(words) > 1 and words[-1] not in TYPE_SPECIFIERS | frozenset(TAGS)
         hint = " (parameter names are not allowed)" if named else ""
-        fail("%r is not a valid type%s" % (" ".join(words), hint))
-
-    if not words:
-        fail("a type is missing")
-    if words[0] in TAGS:
-        if len(words) != 2 or words[1] in C_KEYWORDS:
-            invalid()
+        fail("%r is not a valid type%s: %s" % (" ".join(words), hint, problem))
+    if kind == "tagged":
         tags = ((words[0], words[1]),) if words[0] != "enum" else ()
-        return " ".join(words), "opaque", tags
-    if any(w not in SPECIFIERS for w in words):
-        if len(words) != 1 or words[0] in C_KEYWORDS:
-            invalid()
-        return words[0], "integer" if words[0] in STD_INTEGER_TYPEDEFS else "opaque", ()
-    count = {}
-    for w in words:
-        w = "bool" if w == "_Bool" else w
-        count[w] = count.get(w, 0) + 1
-    longs = count.pop("long", 0)
-    sign = [w for w in ("signed", "unsigned") if count.pop(w, 0)]
-    if any(n > 1 for n in count.values()) or len(sign) > 1 or longs > 2:
-        invalid()
-    rest = sorted(count)
-    if not sign and not longs and len(rest) == 1 and rest[0] in _SINGLE_WORD_KINDS:
-        return rest[0], _SINGLE_WORD_KINDS[rest[0]], ()
-    if not sign and longs == 1 and rest == ["double"]:
-        return "long double", "floating", ()
-    if not longs and rest == ["char"]:
-        return " ".join(sign + ["char"]), "integer", ()
-    if rest in ([], ["int"]) or (rest in (["short"], ["int", "short"]) and not longs):
-        width = "short" if "short" in rest else " ".join(["long"] * longs) or "int"
-        return ("unsigned " if sign == ["unsigned"] else "") + width, "integer", ()
-    invalid()
+        return spelling, "opaque", tags
+    if kind == "typedef":
+        return spelling, "integer" if spelling in STD_INTEGER_TYPEDEFS else "opaque", ()
+    return spelling, kind, ()
 
 
 def parse_type(text, fail):

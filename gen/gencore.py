@@ -21,6 +21,24 @@ C_KEYWORDS = frozenset(
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+# The basic type specifiers of C11 6.7.2 (with C23's bool), and those among
+# them that name a kind of type; the others modify one, and alone mean int.
+TYPE_SPECIFIERS = frozenset(
+    "void char short int long float double signed unsigned _Bool bool _Complex".split()
+)
+_TYPE_KINDS = ("void", "char", "int", "float", "double", "_Bool", "bool")
+# What may go with each kind of type.
+_MODIFIERS = {
+    "void": frozenset(),
+    "_Bool": frozenset(),
+    "bool": frozenset(),
+    "char": frozenset(["signed", "unsigned"]),
+    "int": frozenset(["short", "long", "signed", "unsigned"]),
+    "float": frozenset(["_Complex"]),
+    "double": frozenset(["long", "_Complex"]),
+}
+TAGS = ("struct", "union", "enum")
+
 
 class GenError(Exception):
     """A problem with the generator's input, reported as one line."""
@@ -41,6 +59,62 @@ def check_type_name(kind, name, taken):
     if name in taken:
         raise GenError("%s name %r is declared twice" % (kind, name))
     taken.add(name)
+
+
+def base_type(words):
+    """Classifies the words of a type without its qualifiers and pointers.
+
+    C accepts one typedef name alone, struct, union or enum with a tag, or a
+    combination of basic specifiers that C11 6.7.2 lists, in any order.
+    Returns (spelling, kind): the type spelled canonically, and "void",
+    "integer", "floating", "complex", "tagged" or "typedef". Raises
+    ValueError saying what is wrong otherwise.
+    """
+    if not words:
+        raise ValueError("a type is missing")
+    if words[0] in TAGS:
+        if len(words) < 2 or words[1] in C_KEYWORDS:
+            raise ValueError("%s without a tag" % words[0])
+        if len(words) > 2:
+            raise ValueError("%r after %s %s" % (words[2], words[0], words[1]))
+        return " ".join(words), "tagged"
+    if not all(w in TYPE_SPECIFIERS for w in words):
+        if len(words) == 1 and words[0] not in C_KEYWORDS:
+            return words[0], "typedef"
+        odd = next((w for w in words if w not in TYPE_SPECIFIERS), words[0])
+        raise ValueError("%r is not a type keyword, and a typedef name stands alone" % odd)
+    count = {w: words.count(w) for w in words}
+    repeated = [w for w, n in count.items() if n > (2 if w == "long" else 1)]
+    if repeated:
+        raise ValueError("%r too many times" % repeated[0])
+    kinds = [w for w in count if w in _TYPE_KINDS]
+    if len(kinds) > 1:
+        raise ValueError("both %r and %r" % (kinds[0], kinds[1]))
+    kind = kinds[0] if kinds else "int"
+    others = set(count) - {kind}
+    wrong = sorted(others - _MODIFIERS[kind])
+    if wrong:
+        raise ValueError("%r does not go with %r" % (wrong[0], kind))
+    for pair in (("signed", "unsigned"), ("short", "long")):
+        if set(pair) <= others:
+            raise ValueError("both %r and %r" % pair)
+    longs = count.get("long", 0)
+    if kind in ("float", "double"):
+        if longs > 1:
+            raise ValueError("'long long %s'" % kind)
+        spelling = "long " * longs + kind
+        if "_Complex" in others:
+            return spelling + " _Complex", "complex"
+        return spelling, "floating"
+    if kind == "void":
+        return "void", "void"
+    if kind in ("_Bool", "bool"):
+        return "bool", "integer"
+    if kind == "char":
+        sign = [w for w in ("signed", "unsigned") if w in others]
+        return " ".join(sign + ["char"]), "integer"
+    width = "short" if "short" in others else " ".join(["long"] * longs) or "int"
+    return ("unsigned " if "unsigned" in others else "") + width, "integer"
 
 
 def parse_assignment(kind, text):

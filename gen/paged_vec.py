@@ -12,7 +12,17 @@ import hashlib
 import os
 import re
 
-from gencore import C_KEYWORDS, GenError, check_type_name, parse_assignment, render, write
+from gencore import (
+    C_KEYWORDS,
+    TAGS,
+    TYPE_SPECIFIERS,
+    GenError,
+    base_type,
+    check_type_name,
+    parse_assignment,
+    render,
+    write,
+)
 
 # The generated functions of a vector V are V_<name> for these names, and
 # those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
@@ -25,16 +35,8 @@ FROZEN_FUNCTIONS = "len data at free thaw".split()
 # Keywords that may name an element type, and the qualifiers that may appear
 # in one only to the left of a '*' (they qualify what a pointer points to:
 # the elements themselves must be writable).
-TYPE_KEYWORDS = frozenset(
-    "struct union enum signed unsigned char short int long float double _Bool bool void _Complex".split()
-)
+TYPE_KEYWORDS = TYPE_SPECIFIERS | frozenset(TAGS)
 QUALIFIERS = frozenset("const volatile restrict _Atomic".split())
-# The basic type specifiers of C11 6.7.2, and those among them that name a
-# kind of type (the rest modify one; alone they mean int).
-BASIC_SPECIFIERS = frozenset(
-    "void char short int long float double signed unsigned _Bool bool _Complex".split()
-)
-BASIC_KINDS = ("void", "char", "int", "float", "double", "_Bool", "bool")
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\*))")
 
 
@@ -96,8 +98,9 @@ def check_element_type(name, text):
         elif word in C_KEYWORDS and word not in TYPE_KEYWORDS:
             raise GenError("vector %r: element type %r contains the keyword %r" % (name, text, word))
     plain = [w for w in base if w not in QUALIFIERS]
-    problem = specifier_problem(plain)
-    if problem:
+    try:
+        base_type(plain)
+    except ValueError as problem:
         raise GenError("vector %r: element type %r is not a C type: %s" % (name, text, problem))
     if plain == ["void"] and stars == len(tokens):
         raise GenError("vector %r: element type 'void' has no size" % name)
@@ -105,52 +108,6 @@ def check_element_type(name, text):
     if stars < len(tokens):
         out += " " + "".join(tokens[stars:])
     return out
-
-
-def specifier_problem(words):
-    """Says what is wrong with words, the type specifiers of an element type
-    (its words without qualifiers), or returns None if C accepts them: one
-    typedef name, or struct, union or enum with a tag, or one of the
-    combinations of basic specifiers that C11 6.7.2 lists."""
-    if words[0] in ("struct", "union", "enum"):
-        if len(words) < 2 or words[1] in C_KEYWORDS:
-            return "%s without a tag" % words[0]
-        if len(words) > 2:
-            return "%r after %s %s" % (words[2], words[0], words[1])
-        return None
-    if not all(w in BASIC_SPECIFIERS for w in words):
-        if len(words) == 1:
-            return None  # a typedef name
-        odd = next(w for w in words if w not in BASIC_SPECIFIERS)
-        return "%r is not a type keyword, and a typedef name stands alone" % odd
-    count = {w: words.count(w) for w in words}
-    repeated = [w for w, n in count.items() if n > (2 if w == "long" else 1)]
-    if repeated:
-        return "%r too many times" % repeated[0]
-    kinds = [w for w in words if w in BASIC_KINDS]
-    if len(kinds) > 1:
-        return "both %r and %r" % (kinds[0], kinds[1])
-    kind = kinds[0] if kinds else "int"  # short, long, signed, unsigned imply int
-    others = set(words) - {kind}
-    allowed = {
-        "void": set(),
-        "_Bool": set(),
-        "bool": set(),
-        "char": {"signed", "unsigned"},
-        "int": {"short", "long", "signed", "unsigned"},
-        "float": {"_Complex"},
-        "double": {"long", "_Complex"},
-    }[kind]
-    wrong = sorted(others - allowed)
-    if wrong:
-        return "%r does not go with %r" % (wrong[0], kind)
-    if {"signed", "unsigned"} <= others:
-        return "both 'signed' and 'unsigned'"
-    if {"short", "long"} <= others:
-        return "both 'short' and 'long'"
-    if kind == "double" and count.get("long", 0) > 1:
-        return "'long long double'"
-    return None
 
 
 def check_include(path):

@@ -380,9 +380,10 @@ class GeneratorFuzz(unittest.TestCase):
         """Every combination of up to three basic type specifiers (1884 of
         them): the vec subcommand accepts exactly those that a C11 compiler
         accepts as the type of an object."""
-        import paged_vec  # the generator's own check, in-process
+        import gencore  # the generator's own lists, in-process
+        import paged_vec
 
-        words = sorted(paged_vec.BASIC_SPECIFIERS)
+        words = sorted(gencore.TYPE_SPECIFIERS)
         combos = [c for n in (1, 2, 3) for c in itertools.product(words, repeat=n)]
         lines = ["#include <stdbool.h>"]
         accepted = {}  # source line -> (type, accepted)
