@@ -114,7 +114,18 @@ mp_status mp_jit_probe(mp_jit_caps *out);
  * Internal: called by the generated wrappers only.
  * ------------------------------------------------------------------------ */
 
+/* Marks a generated static function that must stay out of line (a slow
+ * path), and that a file including the header may leave unused. */
+#if defined(__GNUC__)
+#define MP__OUT_OF_LINE __attribute__((noinline, unused))
+#elif defined(_MSC_VER)
+#define MP__OUT_OF_LINE __declspec(noinline)
+#else
+#define MP__OUT_OF_LINE
+#endif
+
 /* Access bits of a page range. */
+
 enum { MP__PROT_NONE = 0, MP__PROT_READ = 1, MP__PROT_WRITE = 2, MP__PROT_EXEC = 4 };
 
 /* A reference to one live page set: the index of its slot in the registry
