@@ -12,16 +12,8 @@ with one line naming the signature.
 
 import re
 
-from gencore import (
-    TAGS,
-    TYPE_SPECIFIERS,
-    GenError,
-    base_type,
-    check_type_name,
-    parse_assignment,
-    render,
-    write,
-)
+from gencore import TAGS, TYPE_SPECIFIERS, GenError, base_type
+from gencore import check_type_name, parse_assignment, render, write
 
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.

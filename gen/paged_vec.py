@@ -12,17 +12,8 @@ import hashlib
 import os
 import re
 
-from gencore import (
-    C_KEYWORDS,
-    TAGS,
-    TYPE_SPECIFIERS,
-    GenError,
-    base_type,
-    check_type_name,
-    parse_assignment,
-    render,
-    write,
-)
+from gencore import C_KEYWORDS, TAGS, TYPE_SPECIFIERS, GenError, base_type
+from gencore import check_type_name, parse_assignment, render, write
 
 # The generated functions of a vector V are V_<name> for these names, and
 # those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
