@@ -3,7 +3,9 @@
 # (tools/setup.sh), runs `bazel test //...` in each of the three feature
 # combinations, then the outside-workspace test (tests/outside/run.sh).
 #
-# The last line it prints is "N passed, N failed": N counts test targets over
+# After each combination it prints what the reliability tests counted
+# (faults injected, bad inputs tried, ...), from their logs. The last line it
+# prints is "N passed, N failed": N counts test targets over
 # the three combinations (a target that fails to build counts as failed), plus
 # one for the outside-workspace test. A build failure outside any test target
 # counts as one failure of its combination. The exit status is 0 only when
@@ -36,21 +38,28 @@ declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx"
 
 # Prints "<passed> <failed>" for one `bazel test` run, from its Build Event
 # Protocol file ($1), combination ($2) and exit status ($3); lists every test
-# that did not pass on stderr, and every skipped one in the file $4. A test
+# that did not pass on stderr, every skipped one in the file $4, and the
+# count lines of the test logs in the file $5. A test
 # passes when its summary says PASSED or FLAKY; a test target with no summary
 # failed to build or did not run, unless Bazel skipped it as incompatible with
 # the build (a fn_ref test without allow_exec, say), which is not counted.
 count_results() {
     python3 - "$@" <<'EOF'
 import json
+import re
 import sys
 
-bep_path, combo, exit_code, skipped_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-tests, summaries, skipped = set(), {}, set()
+bep_path, combo, exit_code, skipped_path, counts_path = sys.argv[1:6]
+exit_code = int(exit_code)
+tests, summaries, skipped, logs = set(), {}, set(), []
 with open(bep_path) as bep:
     for line in bep:
         event = json.loads(line)
         event_id = event["id"]
+        if "testResult" in event_id:
+            for output in event.get("testResult", {}).get("testActionOutput", []):
+                if output.get("name") == "test.log" and output.get("uri", "").startswith("file://"):
+                    logs.append((event_id["testResult"]["label"], output["uri"][len("file://"):]))
         if "targetConfigured" in event_id:
             kind = event.get("configured", {}).get("targetKind", "")
             if kind.endswith("_test rule"):
@@ -79,6 +88,20 @@ if exit_code != 0 and failed == 0:
     # build, a BUILD file failed to load, or no test target exists (exit 4).
     failed += 1
     print(f"  [{combo}] bazel test //... exited with {exit_code} outside any test", file=sys.stderr)
+# The counts the reliability tests print (issue 7): faults injected, bad
+# inputs tried, mappings and out-of-memory refusals, thread rounds, generator
+# inputs.
+count_line = re.compile(
+    r"^\[ (faults|sweep) +\] .* in total$|^\[ (budget|oom|threads) +\] |^gen_fuzz: ")
+with open(counts_path, "w") as counts:
+    for label, path in sorted(logs):
+        try:
+            with open(path, errors="replace") as log:
+                for text in log:
+                    if count_line.match(text):
+                        print(f"  {label}: {text.rstrip()}", file=counts)
+        except OSError:
+            pass  # a test that did not run has no log; its failure is counted above
 print(passed, failed)
 EOF
 }
@@ -98,11 +121,15 @@ for combo in "${combos[@]}"; do
         counts="0 1"
     else
         counts=$(count_results "$bep" "$combo" "$status" "$work/skipped" \
-            2>"$work/problems_$combo") ||
+            "$work/counts_$combo" 2>"$work/problems_$combo") ||
             counts="0 1"
         tee -a "$work/problems" <"$work/problems_$combo" >&2
     fi
     read -r passed failed <<<"$counts"
+    if [[ -s "$work/counts_$combo" ]]; then
+        echo "=== [$combo] what the reliability tests counted"
+        cat "$work/counts_$combo"
+    fi
     echo "=== [$combo] $passed passed, $failed failed ($((SECONDS - start)) s)"
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))

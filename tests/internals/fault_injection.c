@@ -1,10 +1,14 @@
 /* The counting wrappers of fault_injection.h. */
 #include "tests/internals/fault_injection.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "runtime/os.h"
 #include "runtime/status.h"
 
 static unsigned countdown;
+static unsigned long injected; /* faults fired since the process started */
 static mp_status fault_status;
 static int fault_os_error;
 static const char *fired;
@@ -15,7 +19,14 @@ static bool installed;
 static bool hit(const char *name) {
     if (countdown == 0 || --countdown != 0) return false;
     fired = name;
+    injected++;
     return true;
+}
+
+/* Prints the count every test binary that injects faults ends with, which
+ * tools/test.sh shows. */
+static void print_injected(void) {
+    printf("[ faults   ] %lu injected in total\n", injected);
 }
 
 #define FAIL_IF_HIT(name)                                                                          \
@@ -114,6 +125,8 @@ void fault_install(void) {
 }
 
 void fault_arm(unsigned nth, mp_status status, int os_error) {
+    static bool reporting;
+    if (!reporting) reporting = atexit(print_injected) == 0;
     mp__os = counting;
     installed = true;
     countdown = nth;

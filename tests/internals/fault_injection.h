@@ -8,7 +8,8 @@
  * allocator disturbs.
  *
  * Single-threaded tests only: the countdown and the balance are plain
- * variables.
+ * variables. A process that armed a fault prints at exit how many it
+ * injected: "[ faults   ] N injected in total".
  */
 #ifndef MEMORY_PAGES_TESTS_FAULT_INJECTION_H
 #define MEMORY_PAGES_TESTS_FAULT_INJECTION_H

@@ -39,24 +39,11 @@ std::vector<unsigned> States() {
     return states;
 }
 
-// Faults injected by every test of this binary, printed at the end.
-int total_injected = 0;
-
-// Prints how many faults a test injected into which operation, and counts
-// them into the total.
+// Prints how many faults a test injected into which operation (the total
+// is printed at exit by tests/internals/fault_injection.c).
 void Report(int injected, const char *operation) {
     std::printf("[ faults   ] %d injected into %s\n", injected, operation);
-    total_injected += injected;
 }
-
-class PrintTotal : public ::testing::Environment {
-  public:
-    void TearDown() override {
-        std::printf("[ faults   ] %d injected in total\n", total_injected);
-    }
-};
-
-const auto *const print_total = ::testing::AddGlobalTestEnvironment(new PrintTotal);
 
 // Runs attempt(arm) for n = 1, 2, ... where arm() makes the n-th OS call from
 // then on fail, until an attempt completes without reaching its n-th call.
