@@ -13,7 +13,7 @@ with one line naming the signature.
 import re
 
 from gencore import TAGS, TYPE_SPECIFIERS, GenError, base_type
-from gencore import check_type_name, parse_assignment, render, write
+from gencore import check_include, check_type_name, parse_assignment, render, write
 
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.
@@ -37,7 +37,6 @@ QUALIFIERS = frozenset(["const", "volatile", "restrict"])
 REFUSED_WORDS = frozenset(["_Complex", "_Imaginary", "_Atomic", "register", "static", "inline"])
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\*)|(\S))")
-_INCLUDE = re.compile(r'[^"<>\n\\]+\Z')
 
 
 class CType:
@@ -225,8 +224,7 @@ def run_fnref(args):
                     % (s.name + suffix, s.name)
                 )
     for hdr in args.include:
-        if not _INCLUDE.match(hdr):
-            raise GenError("include %r is not a header path" % hdr)
+        check_include(hdr)
     signatures.sort(key=lambda s: s.name)
     tags = sorted(set(t for s in signatures for c in [s.ret] + s.args for t in c.tags))
     # Named after the types it defines, each prefixed by its length so that

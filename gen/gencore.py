@@ -142,10 +142,32 @@ def render(template, **context):
     return banner + _environment().get_template(template).render(**context)
 
 
+def check_include(path):
+    """Checks that path can go between the quotes of an #include in a UTF-8
+    header: not empty, no quote, backslash or control character, not
+    starting with '<', and text (the command line may carry bytes that are
+    not UTF-8, which Python keeps as lone surrogates)."""
+    try:
+        path.encode("utf-8")
+        encodable = True
+    except UnicodeEncodeError:
+        encodable = False
+    if (
+        not encodable
+        or not path
+        or path.startswith("<")
+        or any(c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in path)
+    ):
+        raise GenError('include %r cannot be written as #include "..."' % path)
+    return path
+
+
 def write(path, text):
-    """Writes text to path, making its folder if needed."""
+    """Writes text to path, making its folder if needed. The text is encoded
+    before the file is opened, so a failure leaves no partial file."""
+    data = text.encode("utf-8")
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    with open(path, "wb") as f:
+        f.write(data)

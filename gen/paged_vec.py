@@ -13,7 +13,7 @@ import os
 import re
 
 from gencore import C_KEYWORDS, TAGS, TYPE_SPECIFIERS, GenError, base_type
-from gencore import check_type_name, parse_assignment, render, write
+from gencore import check_include, check_type_name, parse_assignment, render, write
 
 # The generated functions of a vector V are V_<name> for these names, and
 # those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
@@ -99,13 +99,6 @@ def check_element_type(name, text):
     if stars < len(tokens):
         out += " " + "".join(tokens[stars:])
     return out
-
-
-def check_include(path):
-    """Checks that path can go between the quotes of an #include."""
-    if not path or any(c in path for c in '"\n\r\\') or path.startswith("<"):
-        raise GenError("include %r cannot be written as #include \"...\"" % path)
-    return path
 
 
 def parse_vectors(entries):

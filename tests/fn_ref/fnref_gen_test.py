@@ -142,7 +142,8 @@ class BadEntries(unittest.TestCase):
             (["--signature", "f=int()", "--signature", "f=int()"], "'f'", "declared twice"),
             (["--signature", "f=int()", "--signature", "f_call=int()"], "'f_call'", "clashes"),
             (["--signature", "f"], "'f'", "NAME=VALUE"),
-            (["--signature", "f=int()", "--include", 'a"b.h'], "a\"b.h", "not a header path"),
+            (["--signature", "f=int()", "--include", 'a"b.h'], "a\"b.h", "cannot be written"),
+            (["--signature", "f=int()", "--include", "\udcfc.h"], ".h", "cannot be written"),
         ]
         for args, names, says in cases:
             with self.subTest(args=args):

@@ -52,8 +52,13 @@ expect_error "'int * const'" --vector a='int * const'
 expect_error "'struct'" --vector a=struct
 expect_error "'static int'" --vector a='static int'
 expect_error "'int; int'" --vector a='int; int'
+expect_error "'int x'" --vector a='int x'
+expect_error "'struct a b'" --vector a='struct a b'
+expect_error "'long float'" --vector a='long float'
 # Includes and arguments.
 expect_error 'a"b.h' --vector a=int --include 'a"b.h'
+# A path that is not UTF-8 (the byte 0xfc) cannot go into the header.
+expect_error "try/point.h" --vector a=int --include "$(printf 'geom\374try/point.h')"
 expect_error "--vector" --include x.h
 expect_error "unrecognized" --vector a=int --bogus
 
