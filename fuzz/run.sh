@@ -6,14 +6,21 @@
 #   vec   fuzz/vec_fuzz.cc: a PagedVec driven by operation sequences, checked
 #         against a model, with OS calls failing through the fault-injection
 #         table of tests/internals.
-# The generator's input is fuzzed by tests/reliability/gen_fuzz_test.py
-# instead: the generator is Python, which libFuzzer cannot drive.
+#   gen   fuzz/gen_fuzz.cc: the generator, gen/mpgen.py, run in an embedded
+#         CPython (Debian's, the one Bazel runs it with) on command lines
+#         decoded from the input, its contract checked by
+#         fuzz/gen_fuzz_driver.py; the pairs of lines it runs are the coverage
+#         libFuzzer sees; fuzz/gen.dict gives it the options and type words.
+#         tests/reliability/gen_fuzz_test.py fuzzes the generator too, with a
+#         seeded random source, as part of the tests.
 #
-# The runtime and the target are built with AddressSanitizer and
-# UndefinedBehaviorSanitizer. New inputs go to a scratch folder, never into
-# the repository; a crash prints the input that caused it (base64) and fails.
-# Prints, per target, "fuzz: <target>: N executions in S s" and exits
-# non-zero if a target found a problem.
+# The runtime and the targets are built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (of gen, the C++ half: the interpreter is
+# Debian's). New inputs go to a scratch folder, never into the repository; a
+# crash prints the input that caused it (base64) and fails. Prints, per
+# target, "fuzz: <target>: N executions in S s" and the target's own counts
+# ("vec_fuzz: ...", "gen_fuzz: ..."), and exits non-zero if a target found a
+# problem.
 #
 # Usage: fuzz/run.sh [SECONDS]          run each target for SECONDS (default 60)
 #        fuzz/run.sh --merge SECONDS    run, then merge what the run found into
@@ -38,9 +45,13 @@ fi
 cc=${CLANG:-clang}
 cxx=${CLANGXX:-clang++}
 if [[ -z "${CLANG:-}" ]]; then
-    # clang, and its libFuzzer and sanitizer runtimes.
-    tools/setup.sh clang libclang-rt-dev
+    # clang, and its libFuzzer and sanitizer runtimes; Python's headers and
+    # library for the gen target.
+    tools/setup.sh clang libclang-rt-dev python3-dev
 fi
+# Debian's Python, which the generator runs under in the build (with Debian's
+# Jinja2); the python3-config first on PATH may belong to another Python.
+python_config=/usr/bin/python3-config
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -64,38 +75,60 @@ for src in runtime/fn_ref.c runtime/jit_probe.c runtime/os_posix.c runtime/pages
     objects+=("$obj")
 done
 
-targets=(vec)
+targets=(vec gen)
 status=0
 for target in "${targets[@]}"; do
     bin="$work/${target}_fuzz"
-    "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" "${includes[@]}" \
-        "fuzz/${target}_fuzz.cc" "${objects[@]}" -o "$bin"
+    if [[ $target == gen ]]; then
+        # Linked with the interpreter, and told where the driver is.
+        read -r -a py_includes <<<"$("$python_config" --includes)"
+        read -r -a py_libs <<<"$("$python_config" --embed --ldflags)"
+        "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" \
+            "${py_includes[@]}" -DGEN_FUZZ_ROOT="\"$root\"" fuzz/gen_fuzz.cc "${py_libs[@]}" \
+            -o "$bin"
+        # No leak check: the interpreter is never finalized and keeps what it
+        # allocated (modules, interned strings, caches) until the process
+        # ends, which LeakSanitizer would report as leaks at exit.
+        asan_options=detect_leaks=0:handle_segv=1
+    else
+        "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" \
+            "${includes[@]}" "fuzz/${target}_fuzz.cc" "${objects[@]}" -o "$bin"
+        asan_options=detect_leaks=1:handle_segv=1
+    fi
     corpus="fuzz/corpus/$target"
     found="$work/found_$target"
-    mkdir -p "$found" "$work/artifacts"
+    artifacts="$work/artifacts_$target"
+    mkdir -p "$found" "$artifacts"
     log="$work/$target.log"
     start=$SECONDS
     run_status=0
     # The first folder receives new inputs; the committed corpus is read only.
-    ASAN_OPTIONS=detect_leaks=1:handle_segv=1 "$bin" -max_total_time="$seconds" -timeout=20 \
-        -max_len=4096 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    # TMPDIR: the gen target's scratch folder goes inside ours, removed with
+    # it even when the target crashes.
+    dict=()
+    if [[ -f "fuzz/$target.dict" ]]; then
+        dict=(-dict="fuzz/$target.dict")
+    fi
+    ASAN_OPTIONS=$asan_options TMPDIR="$work" "$bin" -max_total_time="$seconds" -timeout=20 \
+        -max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" \
         "$found" "$corpus" >"$log" 2>&1 || run_status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     echo "fuzz: $target: ${runs:-0} executions in $((SECONDS - start)) s" \
         "($(find "$corpus" -type f | wc -l) corpus inputs, $(find "$found" -type f | wc -l) new)"
-    grep -E '^vec_fuzz: ' "$log" || true
+    grep -E '^(vec|gen)_fuzz: ' "$log" || true
     if [[ $run_status -ne 0 ]]; then
         status=1
         echo "fuzz: $target FAILED (exit $run_status); the end of its log:"
-        tail -n 60 "$log"
-        for artifact in "$work"/artifacts/*; do
+        tail -n 80 "$log"
+        for artifact in "$artifacts"/*; do
             [[ -f "$artifact" ]] || continue
             echo "fuzz: input $(basename "$artifact"), base64:"
             base64 -w 0 "$artifact"
             echo
         done
     elif $merge; then
-        "$bin" -merge=1 "$corpus" "$found" >"$work/merge.log" 2>&1
+        ASAN_OPTIONS=$asan_options TMPDIR="$work" "$bin" -merge=1 "$corpus" "$found" \
+            >"$work/merge.log" 2>&1
         echo "fuzz: $target: corpus now $(find "$corpus" -type f | wc -l) inputs"
     fi
 done

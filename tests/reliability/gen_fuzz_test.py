@@ -1,10 +1,11 @@
 """Randomized input for the generator, gen/mpgen.py, in the manner of a fuzzer.
 
-The generator is Python, so libFuzzer cannot drive it; this test does the same
-job with a seeded random source: it builds thousands of command lines for the
-`states`, `vec` and `fnref` subcommands from good and bad pieces (names,
-element types, signatures, include paths, flags, output paths) and mutations
-of them, runs the generator on each, and requires that
+libFuzzer drives the generator through fuzz/gen_fuzz.cc, which embeds Python,
+for a bounded time outside the tests (fuzz/run.sh); this test does the same job
+within them, with a seeded random source: it builds thousands of command lines
+for the `states`, `vec` and `fnref` subcommands from good and bad pieces
+(names, element types, signatures, include paths, flags, output paths) and
+mutations of them, runs the generator on each, and requires that
 
   - it either succeeds (exit 0, the output written, the same output on a second
     run) or refuses (exit 2, no output written, exactly one line on stderr,
