@@ -120,6 +120,16 @@ bool Round(int thread, int round, Board *mine, Board *boards, std::mt19937 *rng,
     if (testing::Test::HasFailure()) return false;
     EXPECT_EQ(*rel_u64_frozen_at(&frozen, n - 1), (n - 1) * 3 + thread);
 
+    // A short-lived vector: its free and the next one's first push pass
+    // reservations through the cache of freed ones, which all threads share.
+    rel_u64 brief;
+    EXPECT_EQ(rel_u64_new(&brief), MP_OK);
+    for (size_t i = 0; i < n; i++)
+        EXPECT_EQ(rel_u64_push(&brief, i + thread), MP_OK);
+    EXPECT_EQ(*rel_u64_at(&brief, n - 1), n - 1 + thread);
+    EXPECT_EQ(rel_u64_free(&brief), MP_OK);
+    c->vectors++;
+
 #if MP_HAVE_RX
     // Function references: code written into rw, moved to rx, referenced
     // (published) and called, then moved back, which stales the reference.
