@@ -370,7 +370,7 @@ static bool default_opts(const mp_vec_opts *o) {
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
     if (v == NULL || size == 0) return mp__fail(MP_EINVAL);
     mp__vec fresh;
-    memset(&fresh, 0, sizeof fresh);
+    mp__vec_init_empty(&fresh);
     /* With the defaults nothing is reserved until the first element comes. */
     if (opts == NULL || default_opts(opts)) {
         *v = fresh;
@@ -408,15 +408,11 @@ mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size) {
     return mp__vec_new(v, &opts, size);
 }
 
-mp_status mp__vec_push(mp__vec *v, const void *x, size_t size) {
+mp_status mp__vec_grow(mp__vec *v, size_t size) {
     mp__slot *slot;
     mp_status s = check(v, &slot);
     if (s != MP_OK) return s;
-    if (x == NULL) return mp__fail(MP_EINVAL);
-    if ((s = make_room(v, slot, 1, size, true)) != MP_OK) return s;
-    memcpy(v->data + v->len * size, x, size);
-    v->len++;
-    return MP_OK;
+    return make_room(v, slot, 1, size, true);
 }
 
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size) {

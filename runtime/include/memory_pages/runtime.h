@@ -114,16 +114,6 @@ mp_status mp_jit_probe(mp_jit_caps *out);
  * Internal: called by the generated wrappers only.
  * ------------------------------------------------------------------------ */
 
-/* Marks a generated static function that must stay out of line (a slow
- * path), and that a file including the header may leave unused. */
-#if defined(__GNUC__)
-#define MP__OUT_OF_LINE __attribute__((noinline, unused))
-#elif defined(_MSC_VER)
-#define MP__OUT_OF_LINE __declspec(noinline)
-#else
-#define MP__OUT_OF_LINE
-#endif
-
 /* Access bits of a page range. */
 
 enum { MP__PROT_NONE = 0, MP__PROT_READ = 1, MP__PROT_WRITE = 2, MP__PROT_EXEC = 4 };
@@ -195,9 +185,21 @@ typedef struct mp__vec {
     bool guard;          /* a no-access guard follows the reservation */
 } mp__vec;
 
+/* Makes *v an empty vector with the default options, which owns nothing. */
+static inline void mp__vec_init_empty(mp__vec *v) {
+    v->data = NULL;
+    v->len = v->cap = v->committed = v->reserved = v->keep = 0;
+    v->ref.slot = 0;
+    v->ref.gen = 0;
+    v->huge = MP_HUGE_NO;
+    v->guard = false;
+}
+
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
 mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size);
-mp_status mp__vec_push(mp__vec *v, const void *x, size_t size);
+/* Makes room for one more element, growing by at least doubling: the slow
+ * path of the generated push, which then stores the element itself. */
+mp_status mp__vec_grow(mp__vec *v, size_t size);
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size);
 mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size);
 mp_status mp__vec_remove(mp__vec *v, size_t i, void *out, size_t size);
