@@ -230,13 +230,7 @@ def run_fnref(args):
     # Named after the types it defines, each prefixed by its length so that
     # no two sets of names give the same guard.
     guard = "MP_FN_REFS_%s_H" % "_".join("%d%s" % (len(s.name), s.name) for s in signatures)
-    write(
-        args.out,
-        render(
-            "fn_ref.h.j2",
-            signatures=signatures,
-            includes=args.include,
-            tags=tags,
-            guard=guard,
-        ),
+    text = render(
+        "fn_ref.h.j2", signatures=signatures, includes=args.include, tags=tags, guard=guard
     )
+    write((args.out, text))

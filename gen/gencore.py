@@ -162,12 +162,31 @@ def check_include(path):
     return path
 
 
-def write(path, text):
-    """Writes text to path, making its folder if needed. The text is encoded
-    before the file is opened, so a failure leaves no partial file."""
-    data = text.encode("utf-8")
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
+def write(*outputs):
+    """Writes each (path, text) of outputs, making folders as needed, so that
+    a failure leaves none of them written: every text is encoded and written
+    to a temporary file beside its path first, and only when all are there
+    do they take their paths. (Folders made on the way may stay.)"""
+    for path, _ in outputs:
+        # The one failure that a rename meets after its temporary file was
+        # written; found first, so that no earlier output takes its path.
+        if os.path.isdir(path):
+            raise GenError("output %r is a folder" % path)
+    temps = []
+    try:
+        for i, (path, text) in enumerate(outputs):
+            data = text.encode("utf-8")
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            temp = "%s.%d.%d.tmp" % (path, os.getpid(), i)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            temps.append(temp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        for temp, (path, _) in zip(temps, outputs):
+            os.replace(temp, path)
+    finally:
+        for temp in temps:
+            if os.path.exists(temp):
+                os.remove(temp)

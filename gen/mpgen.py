@@ -75,8 +75,10 @@ def run_states(args):
         "have_rx": any(s.name == "rx" for s in states),
         "have_rwx": any(s.name == "rwx" for s in states),
     }
-    write(args.features, render("features.h.j2", features=features))
-    write(args.header, render("memory_pages.h.j2", states=states))
+    write(
+        (args.features, render("features.h.j2", features=features)),
+        (args.header, render("memory_pages.h.j2", states=states)),
+    )
 
 
 class Parser(argparse.ArgumentParser):

@@ -164,4 +164,4 @@ def run_vec(args):
         width=width,
         guard=include_guard(args.out, vectors),
     )
-    write(args.out, text)
+    write((args.out, text))
