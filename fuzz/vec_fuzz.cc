@@ -18,6 +18,7 @@
 
 #include "fuzz_vecs.h"
 #include "tests/internals/fault_injection.h"
+#include "tests/support/vec_ops.h"
 
 namespace {
 
@@ -35,85 +36,8 @@ namespace {
 // The generated functions of one vector type, under common names.
 #define VEC_OPS(V, T, MAX_LEN)                                                                     \
     struct V##_ops {                                                                               \
-        using Vec = V;                                                                             \
-        using Frozen = V##_frozen;                                                                 \
-        using Elem = T;                                                                            \
+        MP_TEST_VEC_FUNCTIONS(V, T)                                                                \
         static constexpr size_t kMaxLen = MAX_LEN;                                                 \
-        static mp_status New(Vec *v) {                                                             \
-            return V##_new(v);                                                                     \
-        }                                                                                          \
-        static mp_status WithCapacity(size_t n, Vec *v) {                                          \
-            return V##_with_capacity(n, v);                                                        \
-        }                                                                                          \
-        static mp_status NewOpts(const mp_vec_opts *o, Vec *v) {                                   \
-            return V##_new_opts(o, v);                                                             \
-        }                                                                                          \
-        static size_t Len(const Vec *v) {                                                          \
-            return V##_len(v);                                                                     \
-        }                                                                                          \
-        static size_t Capacity(const Vec *v) {                                                     \
-            return V##_capacity(v);                                                                \
-        }                                                                                          \
-        static const Elem *Data(const Vec *v) {                                                    \
-            return V##_data(v);                                                                    \
-        }                                                                                          \
-        static const Elem *At(const Vec *v, size_t i) {                                            \
-            return V##_at(v, i);                                                                   \
-        }                                                                                          \
-        static mp_status Push(Vec *v, Elem x) {                                                    \
-            return V##_push(v, x);                                                                 \
-        }                                                                                          \
-        static mp_status Pop(Vec *v, Elem *out) {                                                  \
-            return V##_pop(v, out);                                                                \
-        }                                                                                          \
-        static mp_status Insert(Vec *v, size_t i, Elem x) {                                        \
-            return V##_insert(v, i, x);                                                            \
-        }                                                                                          \
-        static mp_status Remove(Vec *v, size_t i, Elem *out) {                                     \
-            return V##_remove(v, i, out);                                                          \
-        }                                                                                          \
-        static mp_status SwapRemove(Vec *v, size_t i, Elem *out) {                                 \
-            return V##_swap_remove(v, i, out);                                                     \
-        }                                                                                          \
-        static mp_status Extend(Vec *v, const Elem *src, size_t n) {                               \
-            return V##_extend(v, src, n);                                                          \
-        }                                                                                          \
-        static mp_status Resize(Vec *v, size_t n, Elem fill) {                                     \
-            return V##_resize(v, n, fill);                                                         \
-        }                                                                                          \
-        static mp_status Truncate(Vec *v, size_t n) {                                              \
-            return V##_truncate(v, n);                                                             \
-        }                                                                                          \
-        static mp_status Clear(Vec *v) {                                                           \
-            return V##_clear(v);                                                                   \
-        }                                                                                          \
-        static mp_status Reserve(Vec *v, size_t n) {                                               \
-            return V##_reserve(v, n);                                                              \
-        }                                                                                          \
-        static mp_status ShrinkToFit(Vec *v) {                                                     \
-            return V##_shrink_to_fit(v);                                                           \
-        }                                                                                          \
-        static mp_status Freeze(Vec *v, Frozen *f) {                                               \
-            return V##_freeze(v, f);                                                               \
-        }                                                                                          \
-        static mp_status Free(Vec *v) {                                                            \
-            return V##_free(v);                                                                    \
-        }                                                                                          \
-        static size_t FrozenLen(const Frozen *f) {                                                 \
-            return V##_frozen_len(f);                                                              \
-        }                                                                                          \
-        static const Elem *FrozenData(const Frozen *f) {                                           \
-            return V##_frozen_data(f);                                                             \
-        }                                                                                          \
-        static const Elem *FrozenAt(const Frozen *f, size_t i) {                                   \
-            return V##_frozen_at(f, i);                                                            \
-        }                                                                                          \
-        static mp_status FrozenFree(Frozen *f) {                                                   \
-            return V##_frozen_free(f);                                                             \
-        }                                                                                          \
-        static mp_status Thaw(Frozen *f, Vec *v) {                                                 \
-            return V##_frozen_thaw(f, v);                                                          \
-        }                                                                                          \
     };
 
 VEC_OPS(fz_odd, odd3, 1 << 14)

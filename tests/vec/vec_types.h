@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/vec_ops.h"
 #include "tests/vec/test_vecs.h"
 
 namespace vec_test {
@@ -19,92 +20,7 @@ namespace vec_test {
 template <class V> struct VecOps;
 
 #define VEC_TEST_OPS(V, T)                                                                         \
-    template <> struct VecOps<V> {                                                                 \
-        using Vec = V;                                                                             \
-        using Elem = T;                                                                            \
-        using Frozen = V##_frozen;                                                                 \
-        static mp_status New(V *v) {                                                               \
-            return V##_new(v);                                                                     \
-        }                                                                                          \
-        static mp_status WithCapacity(size_t n, V *v) {                                            \
-            return V##_with_capacity(n, v);                                                        \
-        }                                                                                          \
-        static mp_status NewOpts(const mp_vec_opts *o, V *v) {                                     \
-            return V##_new_opts(o, v);                                                             \
-        }                                                                                          \
-        static size_t Len(const V *v) {                                                            \
-            return V##_len(v);                                                                     \
-        }                                                                                          \
-        static size_t Capacity(const V *v) {                                                       \
-            return V##_capacity(v);                                                                \
-        }                                                                                          \
-        static const T *Data(const V *v) {                                                         \
-            return V##_data(v);                                                                    \
-        }                                                                                          \
-        static T *DataMut(V *v) {                                                                  \
-            return V##_data_mut(v);                                                                \
-        }                                                                                          \
-        static const T *At(const V *v, size_t i) {                                                 \
-            return V##_at(v, i);                                                                   \
-        }                                                                                          \
-        static T *AtMut(V *v, size_t i) {                                                          \
-            return V##_at_mut(v, i);                                                               \
-        }                                                                                          \
-        static mp_status Push(V *v, const T &x) {                                                  \
-            return V##_push(v, x);                                                                 \
-        }                                                                                          \
-        static mp_status Pop(V *v, T *out) {                                                       \
-            return V##_pop(v, out);                                                                \
-        }                                                                                          \
-        static mp_status Insert(V *v, size_t i, const T &x) {                                      \
-            return V##_insert(v, i, x);                                                            \
-        }                                                                                          \
-        static mp_status Remove(V *v, size_t i, T *out) {                                          \
-            return V##_remove(v, i, out);                                                          \
-        }                                                                                          \
-        static mp_status SwapRemove(V *v, size_t i, T *out) {                                      \
-            return V##_swap_remove(v, i, out);                                                     \
-        }                                                                                          \
-        static mp_status Extend(V *v, const T *src, size_t n) {                                    \
-            return V##_extend(v, src, n);                                                          \
-        }                                                                                          \
-        static mp_status Resize(V *v, size_t n, const T &fill) {                                   \
-            return V##_resize(v, n, fill);                                                         \
-        }                                                                                          \
-        static mp_status Truncate(V *v, size_t n) {                                                \
-            return V##_truncate(v, n);                                                             \
-        }                                                                                          \
-        static mp_status Clear(V *v) {                                                             \
-            return V##_clear(v);                                                                   \
-        }                                                                                          \
-        static mp_status Reserve(V *v, size_t n) {                                                 \
-            return V##_reserve(v, n);                                                              \
-        }                                                                                          \
-        static mp_status ShrinkToFit(V *v) {                                                       \
-            return V##_shrink_to_fit(v);                                                           \
-        }                                                                                          \
-        static mp_status Freeze(V *v, Frozen *f) {                                                 \
-            return V##_freeze(v, f);                                                               \
-        }                                                                                          \
-        static mp_status Free(V *v) {                                                              \
-            return V##_free(v);                                                                    \
-        }                                                                                          \
-        static size_t FrozenLen(const Frozen *f) {                                                 \
-            return V##_frozen_len(f);                                                              \
-        }                                                                                          \
-        static const T *FrozenData(const Frozen *f) {                                              \
-            return V##_frozen_data(f);                                                             \
-        }                                                                                          \
-        static const T *FrozenAt(const Frozen *f, size_t i) {                                      \
-            return V##_frozen_at(f, i);                                                            \
-        }                                                                                          \
-        static mp_status FrozenFree(Frozen *f) {                                                   \
-            return V##_frozen_free(f);                                                             \
-        }                                                                                          \
-        static mp_status Thaw(Frozen *f, V *v) {                                                   \
-            return V##_frozen_thaw(f, v);                                                          \
-        }                                                                                          \
-    }
+    template <> struct VecOps<V> { MP_TEST_VEC_FUNCTIONS(V, T) };
 
 VEC_TEST_OPS(vec1, elem1);
 VEC_TEST_OPS(vec3, elem3);
