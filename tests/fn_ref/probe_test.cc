@@ -27,6 +27,23 @@ void WarmUp() {
     ASSERT_EQ(mp_jit_probe(&caps), MP_OK);
 }
 
+/* Runs the probe with its nth OS call failing with status and os_error, and
+ * checks that the probe gave back every reservation it made. Returns what
+ * the probe returned; *fired is the call that failed, or NULL. */
+mp_status ProbeWithFault(unsigned nth, mp_status status, int os_error, mp_jit_caps *caps,
+                         const char **fired) {
+    WarmUp();
+    fault_install();
+    const long reservations = fault_reservations();
+    fault_arm(nth, status, os_error);
+    mp_status s = mp_jit_probe(caps);
+    *fired = fault_fired();
+    const long leaked = fault_reservations() - reservations;
+    fault_uninstall();
+    EXPECT_EQ(leaked, 0) << "reservations the probe did not give back";
+    return s;
+}
+
 TEST(JitProbe, NullIsInvalid) {
     EXPECT_EQ(mp_jit_probe(nullptr), MP_EINVAL);
 }
@@ -56,17 +73,9 @@ TEST(JitProbe, ReportsTheOsRefusingExecute) {
     if (!MP_HAVE_RX) GTEST_SKIP() << "no executable pages in this build";
     // The probe's third OS call is the protect of rw pages to rx: reserve
     // and commit come first.
-    WarmUp();
-    fault_install();
-    const long reservations = fault_reservations();
-    fault_arm(3, MP_EACCES, EACCES);
     mp_jit_caps caps;
-    mp_status s = mp_jit_probe(&caps);
-    const char *fired = fault_fired();
-    const long leaked = fault_reservations() - reservations;
-    fault_uninstall();
-    ASSERT_EQ(s, MP_OK);
-    EXPECT_EQ(leaked, 0);
+    const char *fired;
+    ASSERT_EQ(ProbeWithFault(3, MP_EACCES, EACCES, &caps, &fired), MP_OK);
     ASSERT_NE(fired, nullptr);
     EXPECT_STREQ(fired, "protect");
     EXPECT_FALSE(caps.write_then_exec.works);
@@ -83,17 +92,9 @@ TEST(JitProbe, ReportsTheOsRefusingWriteAndExecute) {
     // Calls 1 to 4 are the first way's reserve, commit, protect and
     // release; call 5 is the second way's reserve, and call 6 its commit
     // with write and execute at once, which the OS refuses.
-    WarmUp();
-    fault_install();
-    const long reservations = fault_reservations();
-    fault_arm(6, MP_ENOTSUP, ENOTSUP);
     mp_jit_caps caps;
-    mp_status s = mp_jit_probe(&caps);
-    const char *fired = fault_fired();
-    const long leaked = fault_reservations() - reservations;
-    fault_uninstall();
-    ASSERT_EQ(s, MP_OK);
-    EXPECT_EQ(leaked, 0);
+    const char *fired;
+    ASSERT_EQ(ProbeWithFault(6, MP_ENOTSUP, ENOTSUP, &caps, &fired), MP_OK);
     ASSERT_NE(fired, nullptr);
     EXPECT_STREQ(fired, "commit");
     EXPECT_TRUE(caps.write_then_exec.works);
@@ -105,16 +106,10 @@ TEST(JitProbe, ReportsTheOsRefusingWriteAndExecute) {
 // No memory at all: both ways fail with MP_ENOMEM, and the probe itself
 // still succeeds.
 TEST(JitProbe, ReportsNoMemory) {
-    WarmUp();
-    fault_install();
-    const long reservations = fault_reservations();
-    fault_arm(1, MP_ENOMEM, ENOMEM);
     mp_jit_caps caps;
-    mp_status s = mp_jit_probe(&caps);
-    const long leaked = fault_reservations() - reservations;
-    fault_uninstall();
-    ASSERT_EQ(s, MP_OK);
-    EXPECT_EQ(leaked, 0);
+    const char *fired;
+    ASSERT_EQ(ProbeWithFault(1, MP_ENOMEM, ENOMEM, &caps, &fired), MP_OK);
+    EXPECT_STREQ(fired, "reserve");
     EXPECT_FALSE(caps.write_then_exec.works);
     EXPECT_EQ(caps.write_then_exec.status, MP_ENOMEM);
     EXPECT_EQ(caps.write_then_exec.os_error, ENOMEM);
