@@ -182,17 +182,21 @@ typedef struct mp__vec {
     size_t keep;         /* committed bytes that clear leaves in place */
     mp__ref ref;         /* registry slot of the reservation; all zero while there is none */
     mp_huge huge;        /* the huge-page option the vector was made with */
-    bool guard;          /* a no-access guard follows the reservation */
+    uint32_t guard;      /* nonzero: a no-access guard follows the reservation (not a
+                          * bool, so that the struct has no padding bytes) */
 } mp__vec;
 
-/* Makes *v an empty vector with the default options, which owns nothing. */
+/* Makes *v an empty vector with the default options, which owns nothing.
+ * Field by field, so that the compiler keeps a local vector in registers
+ * (a memset of the whole struct makes gcc keep it in memory); mp__vec has
+ * no padding, so every byte is set. */
 static inline void mp__vec_init_empty(mp__vec *v) {
     v->data = NULL;
     v->len = v->cap = v->committed = v->reserved = v->keep = 0;
     v->ref.slot = 0;
     v->ref.gen = 0;
     v->huge = MP_HUGE_NO;
-    v->guard = false;
+    v->guard = 0;
 }
 
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
