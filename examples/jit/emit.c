@@ -21,3 +21,13 @@ void jit_put(jit_buf *out, const void *bytes, size_t n) {
     memcpy(out->bytes + out->len, bytes, n);
     out->len += n;
 }
+
+void jit_put1(jit_buf *out, unsigned byte) {
+    uint8_t b = (uint8_t)byte;
+    jit_put(out, &b, 1);
+}
+
+void jit_put4(jit_buf *out, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    jit_put(out, b, 4);
+}

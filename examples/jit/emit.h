@@ -58,8 +58,12 @@ void jit_emit_x86(const jit_program *prog, uint32_t div_helper, jit_buf *out);
 /* AArch64, AAPCS64: x in x0, the result in x0. */
 void jit_emit_a64(const jit_program *prog, jit_buf *out);
 
-/* Appends n bytes to out (internal to the generators). */
+/* Appends n bytes to out, one byte, or a 32-bit value little-endian (as
+ * every target here stores instructions and immediates); internal to the
+ * generators. */
 void jit_put(jit_buf *out, const void *bytes, size_t n);
+void jit_put1(jit_buf *out, unsigned byte);
+void jit_put4(jit_buf *out, uint32_t v);
 
 #ifdef __cplusplus
 }

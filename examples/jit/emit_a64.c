@@ -26,12 +26,6 @@ typedef struct operand {
     int32_t depth;
 } operand;
 
-static void put(jit_buf *out, uint32_t insn) {
-    uint8_t b[4] = {(uint8_t)insn, (uint8_t)(insn >> 8), (uint8_t)(insn >> 16),
-                    (uint8_t)(insn >> 24)};
-    jit_put(out, b, 4);
-}
-
 /* Data-processing (register) instructions: base | rm << 16 | rn << 5 | rd. */
 #define ADD_X 0x8B000000u
 #define SUB_X 0xCB000000u
@@ -40,16 +34,16 @@ static void put(jit_buf *out, uint32_t insn) {
 #define ORR_X 0xAA000000u
 
 static void rrr(jit_buf *out, uint32_t base, int rd, int rn, int rm) {
-    put(out, base | (uint32_t)rm << 16 | (uint32_t)rn << 5 | (uint32_t)rd);
+    jit_put4(out, base | (uint32_t)rm << 16 | (uint32_t)rn << 5 | (uint32_t)rd);
 }
 
 /* ldr/str xt, [sp, #off] with off a multiple of 8 below 32 KiB. */
 static void ldr_sp(jit_buf *out, int rt, int32_t off) {
-    put(out, 0xF9400000u | (uint32_t)(off / 8) << 10 | SP << 5 | (uint32_t)rt);
+    jit_put4(out, 0xF9400000u | (uint32_t)(off / 8) << 10 | SP << 5 | (uint32_t)rt);
 }
 
 static void str_sp(jit_buf *out, int rt, int32_t off) {
-    put(out, 0xF9000000u | (uint32_t)(off / 8) << 10 | SP << 5 | (uint32_t)rt);
+    jit_put4(out, 0xF9000000u | (uint32_t)(off / 8) << 10 | SP << 5 | (uint32_t)rt);
 }
 
 /* Moves the 64-bit constant v into rd: MOVZ (from all zeros) or MOVN (from
@@ -76,9 +70,9 @@ static void mov_imm(jit_buf *out, int rd, int64_t v) {
         if (i == first) {
             /* movn rd, #~piece, lsl #16*i  or  movz rd, #piece, lsl #16*i */
             uint32_t imm = inverted ? (~piece & 0xFFFF) : piece;
-            put(out, (inverted ? 0x92800000u : 0xD2800000u) | hw | imm << 5 | (uint32_t)rd);
+            jit_put4(out, (inverted ? 0x92800000u : 0xD2800000u) | hw | imm << 5 | (uint32_t)rd);
         } else if (piece != fill) {
-            put(out, 0xF2800000u | hw | piece << 5 | (uint32_t)rd); /* movk */
+            jit_put4(out, 0xF2800000u | hw | piece << 5 | (uint32_t)rd); /* movk */
         }
     }
 }
@@ -124,7 +118,7 @@ static void emit_binary(jit_buf *out, jit_op op, operand a, operand b) {
     if ((op == JIT_ADD || op == JIT_SUB) && b.k == K_CONST && b.v >= 0 && b.v < 4096) {
         /* add/sub rd, rn, #imm12 */
         uint32_t base = op == JIT_ADD ? 0x91000000u : 0xD1000000u;
-        put(out, base | (uint32_t)b.v << 10 | (uint32_t)rn << 5 | (uint32_t)rd);
+        jit_put4(out, base | (uint32_t)b.v << 10 | (uint32_t)rn << 5 | (uint32_t)rd);
     } else {
         int rm = reg_for(out, b, SCRATCH_B);
         uint32_t base = op == JIT_ADD   ? ADD_X
@@ -147,7 +141,7 @@ void jit_emit_a64(const jit_program *prog, jit_buf *out) {
     int32_t frame = prog->max_depth > VALUE_REGS ? 8 * (prog->max_depth - VALUE_REGS) : 0;
     frame = (frame + 15) & ~15;
 
-    if (frame > 0) put(out, 0xD10003FFu | (uint32_t)frame << 10); /* sub sp, sp, #frame */
+    if (frame > 0) jit_put4(out, 0xD10003FFu | (uint32_t)frame << 10); /* sub sp, sp, #frame */
     int32_t depth = 0;
     for (int32_t i = 0; i < prog->count; i++) {
         const jit_insn *in = &prog->insns[i];
@@ -178,7 +172,7 @@ void jit_emit_a64(const jit_program *prog, jit_buf *out) {
         }
     }
     int r = reg_for(out, stack[0], X_REG);
-    if (r != X_REG) rrr(out, ORR_X, X_REG, XZR, r);               /* mov x0, r */
-    if (frame > 0) put(out, 0x910003FFu | (uint32_t)frame << 10); /* add sp, sp, #frame */
-    put(out, 0xD65F03C0u);                                        /* ret */
+    if (r != X_REG) rrr(out, ORR_X, X_REG, XZR, r);                    /* mov x0, r */
+    if (frame > 0) jit_put4(out, 0x910003FFu | (uint32_t)frame << 10); /* add sp, sp, #frame */
+    jit_put4(out, 0xD65F03C0u);                                        /* ret */
 }

@@ -31,19 +31,9 @@ typedef struct gen {
     operand stack[JIT_MAX_DEPTH];
 } gen;
 
-static void put1(gen *g, unsigned b) {
-    uint8_t byte = (uint8_t)b;
-    jit_put(g->out, &byte, 1);
-}
-
-static void put4(gen *g, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    jit_put(g->out, b, 4);
-}
-
 static void put8(gen *g, uint64_t v) {
-    put4(g, (uint32_t)v);
-    put4(g, (uint32_t)(v >> 32));
+    jit_put4(g->out, (uint32_t)v);
+    jit_put4(g->out, (uint32_t)(v >> 32));
 }
 
 static bool fits32(int64_t v) {
@@ -52,25 +42,25 @@ static bool fits32(int64_t v) {
 
 /* REX.W with the high bits of the ModRM reg and rm (or base) fields. */
 static void rex_w(gen *g, int reg, int rm) {
-    put1(g, 0x48 | ((reg >> 3) << 2) | (rm >> 3));
+    jit_put1(g->out, 0x48 | ((reg >> 3) << 2) | (rm >> 3));
 }
 
 /* opcode with a register-direct ModRM: reg field reg, rm field rm. */
 static void op_rr(gen *g, unsigned opcode, int reg, int rm) {
     rex_w(g, reg, rm);
-    if (opcode > 0xFF) put1(g, opcode >> 8);
-    put1(g, opcode & 0xFF);
-    put1(g, 0xC0 | ((reg & 7) << 3) | (rm & 7));
+    if (opcode > 0xFF) jit_put1(g->out, opcode >> 8);
+    jit_put1(g->out, opcode & 0xFF);
+    jit_put1(g->out, 0xC0 | ((reg & 7) << 3) | (rm & 7));
 }
 
 /* opcode with a memory ModRM [base + disp32]. */
 static void op_mem(gen *g, unsigned opcode, int reg, int base, int32_t disp) {
     rex_w(g, reg, base);
-    if (opcode > 0xFF) put1(g, opcode >> 8);
-    put1(g, opcode & 0xFF);
-    put1(g, 0x80 | ((reg & 7) << 3) | (base & 7));
-    if ((base & 7) == RSP) put1(g, 0x24); /* SIB: base only */
-    put4(g, (uint32_t)disp);
+    if (opcode > 0xFF) jit_put1(g->out, opcode >> 8);
+    jit_put1(g->out, opcode & 0xFF);
+    jit_put1(g->out, 0x80 | ((reg & 7) << 3) | (base & 7));
+    if ((base & 7) == RSP) jit_put1(g->out, 0x24); /* SIB: base only */
+    jit_put4(g->out, (uint32_t)disp);
 }
 
 static int32_t slot(int32_t depth) {
@@ -84,10 +74,10 @@ static void mov_rr(gen *g, int dst, int src) {
 static void mov_ri(gen *g, int dst, int64_t v) {
     if (fits32(v)) {
         op_rr(g, 0xC7, 0, dst); /* mov r/m64, imm32 (sign-extended) */
-        put4(g, (uint32_t)v);
+        jit_put4(g->out, (uint32_t)v);
     } else {
         rex_w(g, 0, dst); /* movabs */
-        put1(g, 0xB8 + (dst & 7));
+        jit_put1(g->out, 0xB8 + (dst & 7));
         put8(g, (uint64_t)v);
     }
 }
@@ -156,7 +146,7 @@ static void emit_binary(gen *g, jit_op op, operand a, operand b) {
         }
         if (op == JIT_MUL) {
             op_rr(g, 0x69, dst, src); /* imul dst, src, imm32 */
-            put4(g, (uint32_t)imm);
+            jit_put4(g->out, (uint32_t)imm);
         } else {
             op_mem(g, 0x8D, dst, src, op == JIT_ADD ? imm : -imm); /* lea dst, [src +- imm] */
         }
@@ -182,8 +172,8 @@ static void emit_binary(gen *g, jit_op op, operand a, operand b) {
 
 /* jcc/jmp rel8 with the offset to be patched; returns where it is. */
 static size_t jump8(gen *g, unsigned opcode) {
-    put1(g, opcode);
-    put1(g, 0);
+    jit_put1(g->out, opcode);
+    jit_put1(g->out, 0);
     return g->out->len;
 }
 
@@ -194,16 +184,16 @@ static void land(gen *g, size_t from) {
 
 static void emit_div(gen *g, operand a, operand b) {
     if (b.k == K_CONST && b.v == 0) {
-        put1(g, 0x31); /* xor eax, eax */
-        put1(g, 0xC0);
+        jit_put1(g->out, 0x31); /* xor eax, eax */
+        jit_put1(g->out, 0xC0);
     } else if (b.k == K_CONST && b.v == -1) {
         load(g, a, RAX);
         op_rr(g, 0xF7, 3, RAX); /* neg rax */
     } else if (b.k == K_CONST) {
         load(g, a, RAX);
         mov_ri(g, RCX, b.v);
-        put1(g, 0x48); /* cqo */
-        put1(g, 0x99);
+        jit_put1(g->out, 0x48); /* cqo */
+        jit_put1(g->out, 0x99);
         op_rr(g, 0xF7, 7, RCX); /* idiv rcx */
     } else {
         load(g, a, RAX);
@@ -211,15 +201,15 @@ static void emit_div(gen *g, operand a, operand b) {
         op_rr(g, 0x85, RCX, RCX); /* test rcx, rcx */
         size_t if_zero = jump8(g, 0x74);
         op_rr(g, 0x83, 7, RCX); /* cmp rcx, -1 */
-        put1(g, 0xFF);
+        jit_put1(g->out, 0xFF);
         size_t if_minus_one = jump8(g, 0x74);
-        put1(g, 0x48); /* cqo */
-        put1(g, 0x99);
+        jit_put1(g->out, 0x48); /* cqo */
+        jit_put1(g->out, 0x99);
         op_rr(g, 0xF7, 7, RCX); /* idiv rcx */
         size_t done1 = jump8(g, 0xEB);
         land(g, if_zero);
-        put1(g, 0x31); /* xor eax, eax */
-        put1(g, 0xC0);
+        jit_put1(g->out, 0x31); /* xor eax, eax */
+        jit_put1(g->out, 0xC0);
         size_t done2 = jump8(g, 0xEB);
         land(g, if_minus_one);
         op_rr(g, 0xF7, 3, RAX); /* neg rax */
@@ -245,7 +235,7 @@ void jit_emit_x64(const jit_program *prog, jit_x64_abi abi, jit_buf *out) {
     mov_rr(&g, X_REG, abi == JIT_X64_WIN64 ? RCX : RDI);
     if (frame > 0) {
         op_rr(&g, 0x81, 5, RSP); /* sub rsp, imm32 */
-        put4(&g, (uint32_t)frame);
+        jit_put4(g.out, (uint32_t)frame);
     }
     int32_t depth = 0;
     for (int32_t i = 0; i < prog->count; i++) {
@@ -284,7 +274,7 @@ void jit_emit_x64(const jit_program *prog, jit_x64_abi abi, jit_buf *out) {
     load(&g, g.stack[0], RAX);
     if (frame > 0) {
         op_rr(&g, 0x81, 0, RSP); /* add rsp, imm32 */
-        put4(&g, (uint32_t)frame);
+        jit_put4(g.out, (uint32_t)frame);
     }
-    put1(&g, 0xC3); /* ret */
+    jit_put1(g.out, 0xC3); /* ret */
 }

@@ -32,29 +32,19 @@ typedef struct gen {
     operand stack[JIT_MAX_DEPTH];
 } gen;
 
-static void put1(gen *g, unsigned b) {
-    uint8_t byte = (uint8_t)b;
-    jit_put(g->out, &byte, 1);
-}
-
-static void put4(gen *g, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    jit_put(g->out, b, 4);
-}
-
 /* opcode reg, [esp + disp32] (or [esp + disp32], reg). */
 static void op_esp(gen *g, unsigned opcode, int reg, int32_t disp) {
-    put1(g, opcode);
-    put1(g, 0x84 | (reg << 3)); /* mod 10, rm 100: SIB follows */
-    put1(g, 0x24);              /* SIB: base esp */
-    put4(g, (uint32_t)disp);
+    jit_put1(g->out, opcode);
+    jit_put1(g->out, 0x84 | (reg << 3)); /* mod 10, rm 100: SIB follows */
+    jit_put1(g->out, 0x24);              /* SIB: base esp */
+    jit_put4(g->out, (uint32_t)disp);
 }
 
 /* opcode with a register-direct ModRM. */
 static void op_rr(gen *g, unsigned opcode, int reg, int rm) {
-    if (opcode > 0xFF) put1(g, opcode >> 8);
-    put1(g, opcode & 0xFF);
-    put1(g, 0xC0 | (reg << 3) | rm);
+    if (opcode > 0xFF) jit_put1(g->out, opcode >> 8);
+    jit_put1(g->out, opcode & 0xFF);
+    jit_put1(g->out, 0xC0 | (reg << 3) | rm);
 }
 
 /* The address of the low half of x and of the slot of depth. */
@@ -74,10 +64,10 @@ static void load(gen *g, operand o, int lo, int hi) {
         op_esp(g, 0x8B, hi, x_disp(g) + 4);
         break;
     case K_CONST:
-        put1(g, 0xB8 + lo); /* mov lo, imm32 */
-        put4(g, (uint32_t)(uint64_t)o.v);
-        put1(g, 0xB8 + hi);
-        put4(g, (uint32_t)((uint64_t)o.v >> 32));
+        jit_put1(g->out, 0xB8 + lo); /* mov lo, imm32 */
+        jit_put4(g->out, (uint32_t)(uint64_t)o.v);
+        jit_put1(g->out, 0xB8 + hi);
+        jit_put4(g->out, (uint32_t)((uint64_t)o.v >> 32));
         break;
     case K_SLOT:
         op_esp(g, 0x8B, lo, slot_disp(o.depth));
@@ -131,15 +121,15 @@ static void emit_binary(gen *g, jit_op op, int32_t depth) {
         /* Division calls jit_div(a, b): the arguments pushed right to
          * left, 16 bytes that keep esp 16-byte aligned at the call; the
          * result comes back in edx:eax. */
-        put1(g, 0x53); /* push ebx */
-        put1(g, 0x51); /* push ecx */
-        put1(g, 0x52); /* push edx */
-        put1(g, 0x50); /* push eax */
-        put1(g, 0xB9); /* mov ecx, helper */
-        put4(g, g->div_helper);
+        jit_put1(g->out, 0x53); /* push ebx */
+        jit_put1(g->out, 0x51); /* push ecx */
+        jit_put1(g->out, 0x52); /* push edx */
+        jit_put1(g->out, 0x50); /* push eax */
+        jit_put1(g->out, 0xB9); /* mov ecx, helper */
+        jit_put4(g->out, g->div_helper);
         op_rr(g, 0xFF, 2, ECX); /* call ecx */
         op_rr(g, 0x83, 0, ESP); /* add esp, 16 */
-        put1(g, 16);
+        jit_put1(g->out, 16);
         break;
     }
     result_in_acc(g, depth);
@@ -160,9 +150,9 @@ void jit_emit_x86(const jit_program *prog, uint32_t div_helper, jit_buf *out) {
     g.frame = 8 * prog->max_depth;
     if (g.frame % 16 != 8) g.frame += 8;
 
-    put1(&g, 0x53);          /* push ebx */
+    jit_put1(g.out, 0x53);   /* push ebx */
     op_rr(&g, 0x81, 5, ESP); /* sub esp, frame */
-    put4(&g, (uint32_t)g.frame);
+    jit_put4(g.out, (uint32_t)g.frame);
     int32_t depth = 0;
     for (int32_t i = 0; i < prog->count; i++) {
         const jit_insn *in = &prog->insns[i];
@@ -179,7 +169,7 @@ void jit_emit_x86(const jit_program *prog, uint32_t div_helper, jit_buf *out) {
             load(&g, g.stack[depth - 1], EAX, EDX);
             op_rr(&g, 0xF7, 3, EAX); /* neg eax */
             op_rr(&g, 0x83, 2, EDX); /* adc edx, 0 */
-            put1(&g, 0);
+            jit_put1(g.out, 0);
             op_rr(&g, 0xF7, 3, EDX); /* neg edx */
             result_in_acc(&g, depth - 1);
             break;
@@ -194,7 +184,7 @@ void jit_emit_x86(const jit_program *prog, uint32_t div_helper, jit_buf *out) {
     }
     load(&g, g.stack[0], EAX, EDX);
     op_rr(&g, 0x81, 0, ESP); /* add esp, frame */
-    put4(&g, (uint32_t)g.frame);
-    put1(&g, 0x5B); /* pop ebx */
-    put1(&g, 0xC3); /* ret */
+    jit_put4(g.out, (uint32_t)g.frame);
+    jit_put1(g.out, 0x5B); /* pop ebx */
+    jit_put1(g.out, 0xC3); /* ret */
 }
