@@ -41,6 +41,23 @@ int WaitExit(pid_t pid) {
     return WEXITSTATUS(status);
 }
 
+// Forks a child that reads the smaps entry of the mapping holding data and
+// checks it with check(entry), which reports through ChildCheck. Returns
+// the child's exit status: 0 when every check passed, -1 if it did not run.
+template <class Check> int CheckSmapsInChild(const void *data, Check check) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == -1) return -1;
+    if (pid == 0) {
+        mp_test::SmapsEntry child;
+        ChildCheck(mp_test::ReadSmaps(data, &child), "no smaps in the child");
+        check(child);
+        std::fflush(nullptr);
+        _exit(child_failures);
+    }
+    return WaitExit(pid);
+}
+
 TEST(Fork, EachProcessChangesOnlyItsOwnCopy) {
     const size_t len = 2 * mp_page_size();
     // rw stays in the parent; r_source is freed by the parent after the fork.
@@ -102,18 +119,14 @@ TEST(Fork, LocksAreNotInherited) {
     mp_test::SmapsEntry smaps;
     EXPECT_TRUE(mp_test::ReadSmaps(mp_pages_rw_data(&rw), &smaps) && smaps.locked > 0)
         << "the parent's page set is not locked";
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    ASSERT_NE(pid, -1);
-    if (pid == 0) {
-        mp_test::SmapsEntry child;
-        ChildCheck(mp_test::ReadSmaps(mp_pages_rw_data(&rw), &child), "no smaps in the child");
-        ChildCheck(child.locked == 0, "the child inherited the lock");
-        ChildCheck(!child.HasFlag("lo"), "the child's mapping is marked locked");
-        std::fflush(nullptr);
-        _exit(child_failures);
-    }
-    EXPECT_EQ(WaitExit(pid), 0) << "the child found a problem (its stderr says which)";
+    EXPECT_EQ(CheckSmapsInChild(mp_pages_rw_data(&rw),
+                                [](const mp_test::SmapsEntry &child) {
+                                    ChildCheck(child.locked == 0, "the child inherited the lock");
+                                    ChildCheck(!child.HasFlag("lo"),
+                                               "the child's mapping is marked locked");
+                                }),
+              0)
+        << "the child found a problem (its stderr says which)";
     EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
 }
 
@@ -124,17 +137,13 @@ TEST(Fork, NoDumpIsKept) {
     opts.no_dump = true;
     mp_pages_rw rw;
     ASSERT_EQ(mp_pages_rw_new_opts(mp_page_size(), &opts, &rw), MP_OK);
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    ASSERT_NE(pid, -1);
-    if (pid == 0) {
-        mp_test::SmapsEntry child;
-        ChildCheck(mp_test::ReadSmaps(mp_pages_rw_data(&rw), &child), "no smaps in the child");
-        ChildCheck(child.HasFlag("dd"), "the child's copy lost no_dump");
-        std::fflush(nullptr);
-        _exit(child_failures);
-    }
-    EXPECT_EQ(WaitExit(pid), 0) << "the child found a problem (its stderr says which)";
+    EXPECT_EQ(CheckSmapsInChild(mp_pages_rw_data(&rw),
+                                [](const mp_test::SmapsEntry &child) {
+                                    ChildCheck(child.HasFlag("dd"),
+                                               "the child's copy lost no_dump");
+                                }),
+              0)
+        << "the child found a problem (its stderr says which)";
     EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
 }
 

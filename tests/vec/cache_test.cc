@@ -65,7 +65,7 @@ class CacheTest : public ::testing::Test {
 TEST_F(CacheTest, TheNextVectorTakesTheFreedReservation) {
     vec1 v;
     const unsigned char *data;
-    MakeFull(&v, kResident + 4 * kKiB * 16, &data);
+    MakeFull(&v, 2 * kResident, &data);
     const size_t cap = vec1_capacity(&v);
     ASSERT_GT(cap, kResident);
     ASSERT_EQ(MP_OK, vec1_free(&v));
