@@ -71,7 +71,7 @@ for src in runtime/fn_ref.c runtime/jit_probe.c runtime/os_posix.c runtime/pages
     runtime/registry.c runtime/status.c runtime/vec.c tests/internals/fault_injection.c; do
     obj="$work/$(basename "$src" .c).o"
     "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
-        "${includes[@]}" -c "$src" -o "$obj"
+        -DMP_FAULT_INJECTION "${includes[@]}" -c "$src" -o "$obj"
     objects+=("$obj")
 done
 

@@ -11,7 +11,7 @@ def _quote(text):
     """Quotes text for the shell of a genrule command."""
     return "'" + text.replace("'", "'\\''") + "'"
 
-def _generated_library(name, subcommand, entry_flag, entries, hdrs, deps, **kwargs):
+def _generated_library(name, subcommand, entry_flag, entries, hdrs, deps, memory_pages, **kwargs):
     package = native.package_name()
     includes = ["%s/%s" % (package, h) if package else h for h in hdrs]
     args = ["%s=%s" % (entry_flag, _quote("%s=%s" % (k, v))) for k, v in sorted(entries.items())]
@@ -32,11 +32,11 @@ def _generated_library(name, subcommand, entry_flag, entries, hdrs, deps, **kwar
     native.cc_library(
         name = name,
         hdrs = [name + ".h"] + hdrs,
-        deps = deps + ["@memory_pages//:memory_pages"],
+        deps = deps + [memory_pages],
         **kwargs
     )
 
-def paged_vec_library(name, vectors, hdrs = [], deps = [], **kwargs):
+def paged_vec_library(name, vectors, hdrs = [], deps = [], memory_pages = "@memory_pages//:memory_pages", **kwargs):
     """A PagedVec type for each entry of vectors (shared/API.md section 5).
 
     Args:
@@ -44,11 +44,13 @@ def paged_vec_library(name, vectors, hdrs = [], deps = [], **kwargs):
       vectors: {vector type name: C element type}, e.g. {"u32_vec": "uint32_t"}.
       hdrs: headers of this package that declare the element types.
       deps: libraries those headers need.
+      memory_pages: the library the code runs on; memory_pages's own fault
+        injection tests pass //:memory_pages_fault_injection.
       **kwargs: passed to the cc_library (visibility, tags, ...).
     """
-    _generated_library(name, "vec", "--vector", vectors, hdrs, deps, **kwargs)
+    _generated_library(name, "vec", "--vector", vectors, hdrs, deps, memory_pages, **kwargs)
 
-def fn_ref_library(name, signatures, hdrs = [], deps = [], **kwargs):
+def fn_ref_library(name, signatures, hdrs = [], deps = [], memory_pages = "@memory_pages//:memory_pages", **kwargs):
     """A typed function-reference type for each signature (shared/API.md section 4).
 
     Args:
@@ -56,6 +58,7 @@ def fn_ref_library(name, signatures, hdrs = [], deps = [], **kwargs):
       signatures: {reference type name: "ret(args)"}, e.g. {"binop_fn": "int64_t(int64_t, int64_t)"}.
       hdrs: headers of this package that declare types the signatures use.
       deps: libraries those headers need.
+      memory_pages: as for paged_vec_library.
       **kwargs: passed to the cc_library (visibility, tags, ...). In builds
         without allow_exec the library is incompatible with every platform.
     """
@@ -67,4 +70,4 @@ def fn_ref_library(name, signatures, hdrs = [], deps = [], **kwargs):
         "@memory_pages//:exec_allowed": [],
         "//conditions:default": ["@memory_pages//:requires_allow_exec"],
     }) + kwargs.get("target_compatible_with", [])
-    _generated_library(name, "fnref", "--signature", signatures, hdrs, deps, **kwargs)
+    _generated_library(name, "fnref", "--signature", signatures, hdrs, deps, memory_pages, **kwargs)

@@ -13,6 +13,10 @@
  *    pages, and reading it from any thread is memory-safe;
  *  - every free and every transition moves the counter on, and it never
  *    comes back to an old value: a slot whose counter would wrap is retired;
+ *    while a transition or free is under way the counter holds a value no
+ *    reference expects, so a call then is refused, and it goes back to the
+ *    old value only when the transition failed and the pages kept their
+ *    state (registry.h);
  *  - the counter is an atomic_uint_least32_t that the runtime accesses with
  *    C11 atomics, while the inline check, which must also compile as C++,
  *    reads it with __atomic_load_n through a uint32_t pointer. gcc and clang
@@ -45,13 +49,14 @@ static void (*code_pointer(unsigned char *addr))(void) {
 
 mp_status mp__fn_ref_from(const mp__ref *pages, unsigned prot, size_t offset, mp__fn_ref *out) {
     if (pages == NULL || out == NULL) return mp__fail(MP_EINVAL);
-    mp__slot *slot = mp__registry_lookup(pages);
+    /* The layout is read without holding the slot, so that making a
+     * reference never makes a concurrent call through another one fail. A
+     * reference made just as the pages change state carries the old
+     * generation, and so is stale from birth. */
     mp__slot_view view;
-    if (slot == NULL || !mp__registry_view(pages, &view) || view.prot != prot) {
-        return mp__fail(MP_ESTALE);
-    }
+    if (!mp__registry_read(pages, &view) || view.prot != prot) return mp__fail(MP_ESTALE);
     if (offset >= view.len) return mp__fail(MP_EINVAL);
-    out->gen = (const uint32_t *)&slot->gen;
+    out->gen = (const uint32_t *)&mp__registry_slot(pages->slot)->gen;
     out->expected = pages->gen;
     out->code = code_pointer(view.data + offset);
     return MP_OK;

@@ -20,9 +20,14 @@
  *    committed or protected keeps its old access.
  *  - Nothing here prints, aborts or raises a signal.
  *
- * The calls go through the writable table mp__os, so that tests can make any
- * of them fail on purpose (as SQLite's aSyscall[] does). Library code never
- * calls a platform function directly.
+ * Library code calls the OS only through the table mp__os, and each
+ * platform file calls the system only through its own table of raw system
+ * calls (sys_posix.h, sys_windows.h). Both tables are const, in read-only
+ * memory where a stray write cannot redirect them, except in the runtime
+ * built for fault injection (MP_FAULT_INJECTION, the testonly target
+ * //runtime:runtime_fault_injection): there tests may replace any entry of
+ * either table, to make any call fail on purpose as SQLite's aSyscall[]
+ * does, and must restore it.
  */
 #ifndef MEMORY_PAGES_RUNTIME_OS_H
 #define MEMORY_PAGES_RUNTIME_OS_H
@@ -39,21 +44,34 @@ enum {
      * fail: the size is a multiple of that huge page size. */
     MP__OS_HUGE = 1,
     /* The range may become executable later (macOS needs MAP_JIT for it). */
-    MP__OS_EXECUTABLE = 2
+    MP__OS_EXECUTABLE = 2,
+    /* A hint that the range will ask for transparent huge pages: reserve
+     * it so that the byte at the offset given to reserve starts a huge page,
+     * where the platform has transparent huge pages. */
+    MP__OS_ALIGN_HUGE = 4
 };
+
+/* Writable in the fault-injection build only (see above). */
+#ifdef MP_FAULT_INJECTION
+#define MP__HOOKABLE
+#else
+#define MP__HOOKABLE const
+#endif
 
 typedef struct mp__os_api {
     /* Reserves size bytes of address space with no access and no memory
-     * committed behind it; *out receives the base. */
-    mp_status (*reserve)(size_t size, unsigned flags, void **out);
+     * committed behind it; *out receives the base. With MP__OS_ALIGN_HUGE,
+     * base + align_at starts a huge page where that can be had. */
+    mp_status (*reserve)(size_t size, size_t align_at, unsigned flags, void **out);
     /* Gives a whole reservation back. */
     mp_status (*release)(void *base, size_t size);
     /* Backs a reserved range with memory that reads as zeros, accessible as
      * prot. Memory may be charged now and appear on first touch. */
     mp_status (*commit)(void *addr, size_t size, unsigned prot);
-    /* Returns the memory of a committed range to the OS; the range goes back
-     * to reserved, with no access. */
-    mp_status (*decommit)(void *addr, size_t size);
+    /* Returns the memory of a committed range, and its commit charge, to the
+     * OS; the range goes back to reserved, with no access. flags are those
+     * the reservation was made with (only MP__OS_HUGE matters). */
+    mp_status (*decommit)(void *addr, size_t size, unsigned flags);
     /* Changes the access of a committed range. */
     mp_status (*protect)(void *addr, size_t size, unsigned prot);
     /* Moves the pages of the committed range [from, from + size), with their
@@ -76,13 +94,18 @@ typedef struct mp__os_api {
     mp_status (*lock)(void *addr, size_t size);
     /* Leaves a range out of core dumps; MP_ENOTSUP where the OS cannot. */
     mp_status (*no_dump)(void *addr, size_t size);
-    /* Makes the instruction cache coherent with the data written to a
-     * range. Cannot fail. */
+    /* Makes the instruction stream of every thread of the process coherent
+     * with the data written to a range, where the OS offers a way (Linux
+     * membarrier SYNC_CORE, Windows FlushProcessWriteBuffers); on the calling
+     * thread always. Cannot fail: where the process-wide step is missing, the
+     * calling thread's flush still happens (docs/jit.md says what holds
+     * where). */
     void (*flush_icache)(void *addr, size_t size);
 } mp__os_api;
 
-/* The table in use. Tests may replace entries and must restore them. */
-extern mp__os_api mp__os;
+/* The table in use. In the fault-injection build tests may replace entries
+ * and must restore them. */
+extern MP__HOOKABLE mp__os_api mp__os;
 
 /* The platform's own implementations, for tests that wrap them. */
 extern const mp__os_api mp__os_native;
@@ -92,6 +115,9 @@ extern const mp__os_api mp__os_native;
 size_t mp__os_page_size(void);
 size_t mp__os_granularity(void);
 size_t mp__os_huge_page_size(void);
+
+/* Gives the rest of the calling thread's time slice to other threads. */
+void mp__os_yield(void);
 
 #ifdef __cplusplus
 }

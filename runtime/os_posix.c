@@ -2,14 +2,18 @@
  * The OS contract of os.h for Linux, the BSDs and macOS: mmap, mprotect,
  * madvise, mlock.
  *
- * Reservations are PROT_NONE private anonymous mappings. Linux charges a
- * private mapping against the commit limit only while it is writable, so
- * committing is an mprotect and decommitting is an mprotect back to
- * PROT_NONE plus MADV_DONTNEED, which frees the memory.
+ * Reservations are PROT_NONE private anonymous mappings. A private mapping
+ * is charged against the commit limit (Committed_AS on Linux) from the
+ * moment it becomes writable until it is unmapped, whatever happens to its
+ * pages in between, so committing is an mprotect, and decommitting replaces
+ * the range with a fresh PROT_NONE mapping: that frees the memory and the
+ * charge at once, and the pages read as zeros when committed again.
  *
- * Elsewhere MADV_DONTNEED may keep the contents, so decommitting (and
- * discarding, where no MAP_JIT range is involved) replaces the range with a
- * fresh anonymous mapping, whose pages read as zeros when touched again.
+ * Every system call goes through the table mp__sys of sys_posix.h.
+ *
+ * Outside Linux MADV_DONTNEED may keep the contents, so discarding, where no
+ * MAP_JIT range is involved, also replaces the range with a fresh anonymous
+ * mapping.
  *
  * macOS (checked against Apple's documentation and the XNU sources, but not
  * built or run: this project has no macOS machine):
@@ -41,12 +45,14 @@
  *  - Pages are 16 KiB on Apple silicon (4 KiB under Rosetta and on Intel);
  *    the size is always read from sysconf.
  */
-#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_HUGETLB, MADV_* on glibc */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_HUGETLB, MADV_*, mremap on glibc */
 #define _DARWIN_C_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,19 +61,64 @@
 #ifdef __APPLE__
 #include <libkern/OSCacheControl.h>
 #endif
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #include "memory_pages/features.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
+#include "runtime/sys_posix.h"
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
 #endif
 
-/* The Linux value, for C libraries older than the flag (Linux 5.7). */
+/* The Linux values, for C libraries older than the flags (Linux 5.7, 4.16). */
 #if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
 #define MREMAP_DONTUNMAP 4
 #endif
+#define MEMBARRIER_SYNC_CORE (1 << 5)          /* MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE */
+#define MEMBARRIER_REGISTER_SYNC_CORE (1 << 6) /* ..._REGISTER_PRIVATE_EXPEDITED_SYNC_CORE */
+
+/* ---- The raw calls (sys_posix.h) ---- */
+
+static void *sys_mremap(void *from, size_t old_size, size_t new_size, int flags, void *to) {
+#ifdef __linux__
+    return mremap(from, old_size, new_size, flags, to);
+#else
+    (void)from, (void)old_size, (void)new_size, (void)flags, (void)to;
+    errno = ENOSYS;
+    return MAP_FAILED;
+#endif
+}
+
+static int sys_membarrier(int cmd, unsigned flags) {
+#if defined(__linux__) && defined(SYS_membarrier)
+    return (int)syscall(SYS_membarrier, cmd, flags, 0);
+#else
+    (void)cmd, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int sys_open(const char *path, int flags) {
+    return open(path, flags);
+}
+
+#define SYS_API                                                                                    \
+    {                                                                                              \
+        .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise,                  \
+        .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier,                        \
+        .sched_yield = sched_yield, .sysconf = sysconf, .open = sys_open, .read = read,            \
+        .close = close,                                                                            \
+    }
+
+const mp__sys_api mp__sys_native = SYS_API;
+MP__HOOKABLE mp__sys_api mp__sys = SYS_API;
+
+/* ---- The OS contract ---- */
 
 /* Reports errno as the failure of the current call, choosing the status
  * from it: out of memory, refused permission, or some other OS failure. */
@@ -98,7 +149,28 @@ static int posix_prot(unsigned prot) {
     return p;
 }
 
-static mp_status posix_reserve(size_t size, unsigned flags, void **out) {
+/* Cuts a fresh mapping of size + align bytes at *base down to the size bytes
+ * from the first address a at which a + align_at is a multiple of align,
+ * and sets *base to a. On failure the whole mapping is given back. */
+static mp_status trim_to_alignment(void **base, size_t size, size_t align, size_t align_at) {
+    unsigned char *start = (unsigned char *)*base;
+    size_t head = (align - ((uintptr_t)start + align_at) % align) % align, tail = align - head;
+    unsigned char *aligned = start + head;
+    if (head != 0 && mp__sys.munmap(start, head) != 0) {
+        mp_status s = fail_errno();
+        (void)mp__sys.munmap(start, size + align);
+        return s;
+    }
+    if (tail != 0 && mp__sys.munmap(aligned + size, tail) != 0) {
+        mp_status s = fail_errno();
+        (void)mp__sys.munmap(aligned, size + tail);
+        return s;
+    }
+    *base = aligned;
+    return MP_OK;
+}
+
+static mp_status posix_reserve(size_t size, size_t align_at, unsigned flags, void **out) {
     int map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
     if (flags & MP__OS_HUGE) {
 #ifdef MAP_HUGETLB
@@ -116,19 +188,29 @@ static mp_status posix_reserve(size_t size, unsigned flags, void **out) {
      * execute, and the range gets its access by mprotect later. */
     if (flags & MP__OS_EXECUTABLE) map_flags |= MAP_JIT;
 #endif
-    void *p = mmap(NULL, size, PROT_NONE, map_flags, -1, 0);
+    /* Transparent huge pages back only whole, aligned huge pages, and mmap
+     * aligns no range to them whose size is not a multiple of one: map a
+     * huge page more than asked, and cut it down around the aligned part. */
+    size_t align = 0;
+#ifdef MADV_HUGEPAGE
+    if ((flags & MP__OS_ALIGN_HUGE) && !(flags & MP__OS_HUGE)) align = mp__os_huge_page_size();
+#endif
+    if (align <= mp__os_page_size() || size > SIZE_MAX - align) align = 0;
+    void *p = mp__sys.mmap(NULL, size + align, PROT_NONE, map_flags, -1, 0);
     if (p == MAP_FAILED) {
-        if ((flags & MP__OS_HUGE) && errno == EINVAL) {
-            return mp__fail_os(MP_ENOTSUP, errno);
-        }
+        if ((flags & MP__OS_HUGE) && errno == EINVAL) return mp__fail_os(MP_ENOTSUP, errno);
         return fail_errno();
+    }
+    if (align != 0) {
+        mp_status s = trim_to_alignment(&p, size, align, align_at);
+        if (s != MP_OK) return s;
     }
     *out = p;
     return MP_OK;
 }
 
 static mp_status posix_release(void *base, size_t size) {
-    return munmap(base, size) == 0 ? MP_OK : fail_errno();
+    return mp__sys.munmap(base, size) == 0 ? MP_OK : fail_errno();
 }
 
 static mp_status posix_protect(void *addr, size_t size, unsigned prot) {
@@ -137,32 +219,30 @@ static mp_status posix_protect(void *addr, size_t size, unsigned prot) {
      * thread (see the top of this file). */
     if ((prot & MP__PROT_WRITE) && (prot & MP__PROT_EXEC)) return mp__fail(MP_ENOTSUP);
 #endif
-    return mprotect(addr, size, posix_prot(prot)) == 0 ? MP_OK : fail_errno();
+    return mp__sys.mprotect(addr, size, posix_prot(prot)) == 0 ? MP_OK : fail_errno();
 }
 
-#ifndef __linux__
 /* Replaces [addr, addr + size) by a fresh private anonymous mapping with
- * access prot: the old pages go back to the kernel at once, and the new ones
- * read as zeros. On failure the old mapping is left as it was. */
+ * access prot: the old pages and their commit charge go back to the kernel
+ * at once, and the new ones read as zeros. On failure the old mapping is
+ * left as it was. */
 static mp_status fresh_mapping(void *addr, size_t size, unsigned prot) {
-    void *p = mmap(addr, size, posix_prot(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    void *p = mp__sys.mmap(addr, size, posix_prot(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                           -1, 0);
     return p == MAP_FAILED ? fail_errno() : MP_OK;
 }
-#endif
 
-static mp_status posix_decommit(void *addr, size_t size) {
-#ifdef __linux__
-    if (mprotect(addr, size, PROT_NONE) != 0) return fail_errno();
-    /* The range is already inaccessible; if the kernel keeps the memory, it
-     * is still freed when the reservation is released. */
-    (void)madvise(addr, size, MADV_DONTNEED);
-    return MP_OK;
-#else
-    /* MADV_DONTNEED keeps the contents here, and a later commit must read
-     * as zeros. No caller decommits a range that may become executable (page
-     * sets are never decommitted), so losing MAP_JIT on macOS is harmless. */
+static mp_status posix_decommit(void *addr, size_t size, unsigned flags) {
+    if (flags & MP__OS_HUGE) {
+        /* A fresh mapping would not be hugetlb. hugetlb pages are not charged
+         * to Committed_AS; MADV_DONTNEED gives them back to the pool. */
+        if (mp__sys.mprotect(addr, size, PROT_NONE) != 0) return fail_errno();
+        (void)mp__sys.madvise(addr, size, MADV_DONTNEED);
+        return MP_OK;
+    }
+    /* No caller decommits a range that may become executable (page sets are
+     * never decommitted), so losing MAP_JIT on macOS is harmless. */
     return fresh_mapping(addr, size, MP__PROT_NONE);
-#endif
 }
 
 static mp_status posix_remap(void *from, size_t size, void *to) {
@@ -172,7 +252,7 @@ static mp_status posix_remap(void *from, size_t size, void *to) {
      * released as a whole. Older kernels refuse the flag with EINVAL, and
      * kernels before 6.17 refuse with EFAULT a range that spans several
      * mappings (as it does after an earlier move): the caller copies then. */
-    void *p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+    void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
     if (p != MAP_FAILED) return MP_OK;
     if (errno == EINVAL || errno == EFAULT) return mp__fail_os(MP_ENOTSUP, errno);
     return fail_errno();
@@ -189,14 +269,14 @@ static mp_status posix_discard(void *addr, size_t size, unsigned prot) {
     /* On private anonymous memory MADV_DONTNEED frees the pages, and the
      * next touch maps fresh zero pages. */
     (void)prot;
-    return madvise(addr, size, MADV_DONTNEED) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, MADV_DONTNEED) == 0 ? MP_OK : fail_errno();
 #elif defined(__APPLE__) && MP_HAVE_RX
     /* The range may be MAP_JIT, which a fresh mapping would lose (see the
      * top of this file): zero it, then let the kernel take the pages back.
      * Discard is only asked of writable page sets. */
     (void)prot;
     memset(addr, 0, size);
-    return madvise(addr, size, MADV_FREE) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, MADV_FREE) == 0 ? MP_OK : fail_errno();
 #else
     /* Elsewhere MADV_DONTNEED and MADV_FREE may keep the old contents, so
      * the range is replaced by a fresh zero mapping with the same access. */
@@ -220,12 +300,12 @@ static mp_status posix_advise(void *addr, size_t size, mp_advice advice) {
         a = MADV_NORMAL;
         break;
     }
-    return madvise(addr, size, a) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, a) == 0 ? MP_OK : fail_errno();
 }
 
 static mp_status posix_huge_hint(void *addr, size_t size) {
 #ifdef MADV_HUGEPAGE
-    return madvise(addr, size, MADV_HUGEPAGE) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, MADV_HUGEPAGE) == 0 ? MP_OK : fail_errno();
 #else
     (void)addr;
     (void)size;
@@ -235,7 +315,7 @@ static mp_status posix_huge_hint(void *addr, size_t size) {
 
 static mp_status posix_populate(void *addr, size_t size) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    if (madvise(addr, size, MADV_POPULATE_WRITE) == 0) return MP_OK;
+    if (mp__sys.madvise(addr, size, MADV_POPULATE_WRITE) == 0) return MP_OK;
     /* Kernels before 5.14 do not know MADV_POPULATE_WRITE: touch instead. */
     if (errno != EINVAL) return fail_errno();
 #endif
@@ -248,19 +328,44 @@ static mp_status posix_populate(void *addr, size_t size) {
 }
 
 static mp_status posix_lock(void *addr, size_t size) {
-    return mlock(addr, size) == 0 ? MP_OK : fail_errno();
+    return mp__sys.mlock(addr, size) == 0 ? MP_OK : fail_errno();
 }
 
 static mp_status posix_no_dump(void *addr, size_t size) {
 #if defined(MADV_DONTDUMP)
-    return madvise(addr, size, MADV_DONTDUMP) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, MADV_DONTDUMP) == 0 ? MP_OK : fail_errno();
 #elif defined(MADV_NOCORE)
-    return madvise(addr, size, MADV_NOCORE) == 0 ? MP_OK : fail_errno();
+    return mp__sys.madvise(addr, size, MADV_NOCORE) == 0 ? MP_OK : fail_errno();
 #else
     (void)addr;
     (void)size;
     return mp__fail(MP_ENOTSUP);
 #endif
+}
+
+/* Makes every other thread of the process execute a core-serializing
+ * instruction before it runs user code again, so that none keeps running
+ * instructions it fetched before the flush (ARM's rule for cross-modified
+ * code; x86 asks for the same). Linux 4.16+: membarrier SYNC_CORE, which a
+ * process registers for once. Elsewhere, and where the kernel refuses it
+ * (older kernels, qemu-user, seccomp), nothing: the flush then holds for the
+ * calling thread, and for the others after their next system call or
+ * context switch (docs/jit.md). */
+static void sync_other_cores(void) {
+    enum { UNKNOWN, REGISTERED, UNAVAILABLE };
+    static atomic_int state = UNKNOWN;
+    int now = atomic_load_explicit(&state, memory_order_acquire);
+    if (now == UNKNOWN) {
+        int saved = errno;
+        now = mp__sys.membarrier(MEMBARRIER_REGISTER_SYNC_CORE, 0) == 0 ? REGISTERED : UNAVAILABLE;
+        errno = saved;
+        atomic_store_explicit(&state, now, memory_order_release);
+    }
+    if (now == REGISTERED) {
+        int saved = errno;
+        (void)mp__sys.membarrier(MEMBARRIER_SYNC_CORE, 0);
+        errno = saved;
+    }
 }
 
 static void posix_flush_icache(void *addr, size_t size) {
@@ -269,6 +374,7 @@ static void posix_flush_icache(void *addr, size_t size) {
 #else
     __builtin___clear_cache((char *)addr, (char *)addr + size);
 #endif
+    sync_other_cores();
 }
 
 /* Reserved memory is committed on first touch, so committing is only giving
@@ -283,13 +389,19 @@ static void posix_flush_icache(void *addr, size_t size) {
     }
 
 const mp__os_api mp__os_native = POSIX_API;
-mp__os_api mp__os = POSIX_API;
+MP__HOOKABLE mp__os_api mp__os = POSIX_API;
+
+void mp__os_yield(void) {
+    (void)mp__sys.sched_yield();
+}
 
 size_t mp__os_page_size(void) {
     static atomic_size_t cached;
     size_t size = atomic_load_explicit(&cached, memory_order_relaxed);
     if (size == 0) {
-        long v = sysconf(_SC_PAGESIZE);
+        long v = mp__sys.sysconf(_SC_PAGESIZE);
+        /* sysconf cannot fail for _SC_PAGESIZE on any system this supports;
+         * should it, the smallest page size of them all is safe to assume. */
         size = v > 0 ? (size_t)v : 4096;
         atomic_store_explicit(&cached, size, memory_order_relaxed);
     }
@@ -303,11 +415,11 @@ size_t mp__os_granularity(void) {
 /* Reads the default huge page size from /proc/meminfo ("Hugepagesize:  2048 kB"). */
 static size_t read_huge_page_size(void) {
 #ifdef __linux__
-    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    int fd = mp__sys.open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     char buf[4096];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    ssize_t n = mp__sys.read(fd, buf, sizeof buf - 1);
+    (void)mp__sys.close(fd);
     if (n <= 0) return 0;
     buf[n] = '\0';
     const char *line = strstr(buf, "Hugepagesize:");
@@ -323,7 +435,9 @@ size_t mp__os_huge_page_size(void) {
     static atomic_size_t cached;
     static atomic_bool known;
     if (!atomic_load_explicit(&known, memory_order_acquire)) {
+        int saved = errno;
         atomic_store_explicit(&cached, read_huge_page_size(), memory_order_relaxed);
+        errno = saved;
         atomic_store_explicit(&known, true, memory_order_release);
     }
     return atomic_load_explicit(&cached, memory_order_relaxed);

@@ -17,6 +17,16 @@
  *  - discard: MEM_RESET keeps the old contents until the system reuses the
  *    memory, so it cannot promise zeros. Discard decommits the range, which
  *    frees the memory, and commits it again, which gives fresh zero pages.
+ *    Committing again fails only when other processes took the commit
+ *    charge just given back; the whole pages of the range are then left
+ *    reserved with no access (the old contents can never be read again),
+ *    the rest of the page set is unchanged, and the call returns MP_ENOMEM.
+ *    A later discard of the same range that succeeds makes them accessible
+ *    again, as zeros. docs/security.md states this, the one case where a
+ *    failed call of the library changes its object.
+ *  - The instruction stream: FlushInstructionCache, then
+ *    FlushProcessWriteBuffers, which interrupts every processor running a
+ *    thread of the process, so that none keeps running stale instructions.
  *  - Huge pages: MEM_LARGE_PAGES memory is reserved and committed in one
  *    step, is always read-write and cannot be decommitted, and it needs
  *    SeLockMemoryPrivilege enabled in the process token, which a library
@@ -37,19 +47,66 @@
  * executable protection with ERROR_DYNAMIC_CODE_BLOCKED, reported as
  * MP_EACCES.
  */
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-
 #include <stdatomic.h>
 
 #include "runtime/os.h"
 #include "runtime/status.h"
+#include "runtime/sys_windows.h"
 
 /* Arbitrary Code Guard's refusal of executable memory; older mingw-w64
  * headers do not name it. */
 #ifndef ERROR_DYNAMIC_CODE_BLOCKED
 #define ERROR_DYNAMIC_CODE_BLOCKED 1655L
 #endif
+
+/* ---- The raw calls (sys_windows.h) ---- */
+
+/* PrefetchVirtualMemory, looked up at run time so that the library still
+ * loads on systems older than Windows 8. */
+typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
+
+/* Returns PrefetchVirtualMemory, or NULL where kernel32 lacks it. Threads
+ * that race on the first call find the same value, so a relaxed cache is
+ * enough. */
+static prefetch_fn find_prefetch(void) {
+    static _Atomic(prefetch_fn) cached;
+    static atomic_bool known;
+    if (!atomic_load_explicit(&known, memory_order_acquire)) {
+        prefetch_fn fn = NULL;
+        HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
+        if (kernel32 != NULL) {
+            /* FARPROC is a generic function pointer; going through void (*)(void)
+             * tells the compiler the conversion is intended. */
+            fn = (prefetch_fn)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
+        }
+        atomic_store_explicit(&cached, fn, memory_order_relaxed);
+        atomic_store_explicit(&known, true, memory_order_release);
+    }
+    return atomic_load_explicit(&cached, memory_order_relaxed);
+}
+
+static BOOL sys_prefetch(PWIN32_MEMORY_RANGE_ENTRY range) {
+    prefetch_fn prefetch = find_prefetch();
+    if (prefetch == NULL) {
+        SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
+        return FALSE;
+    }
+    return prefetch(GetCurrentProcess(), 1, range, 0);
+}
+
+#define SYS_API                                                                                    \
+    {                                                                                              \
+        .VirtualAlloc = VirtualAlloc, .VirtualFree = VirtualFree,                                  \
+        .VirtualProtect = VirtualProtect, .VirtualLock = VirtualLock,                              \
+        .FlushInstructionCache = FlushInstructionCache,                                            \
+        .FlushProcessWriteBuffers = FlushProcessWriteBuffers, .SwitchToThread = SwitchToThread,    \
+        .GetSystemInfo = GetSystemInfo, .prefetch = sys_prefetch,                                  \
+    }
+
+const mp__sys_api mp__sys_native = SYS_API;
+MP__HOOKABLE mp__sys_api mp__sys = SYS_API;
+
+/* ---- The OS contract ---- */
 
 /* Reports GetLastError() as the failure of the current call, choosing the
  * status from it: out of memory or commit, refused permission, unsupported,
@@ -94,11 +151,13 @@ static DWORD win_prot(unsigned prot) {
     return write ? PAGE_READWRITE : read ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
-static mp_status win_reserve(size_t size, unsigned flags, void **out) {
+static mp_status win_reserve(size_t size, size_t align_at, unsigned flags, void **out) {
+    /* No transparent huge pages: MP__OS_ALIGN_HUGE asks nothing here. */
+    (void)align_at;
     /* No huge page size is reported (see the top of this file), so callers
      * never ask for huge pages; refuse rather than hand out small ones. */
     if (flags & MP__OS_HUGE) return mp__fail(MP_ENOTSUP);
-    void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    void *p = mp__sys.VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
     if (p == NULL) {
         /* The flags and protection are fixed and valid, and the size is whole
          * pages, so ERROR_INVALID_PARAMETER can only mean that the size is
@@ -115,20 +174,22 @@ static mp_status win_release(void *base, size_t size) {
     /* MEM_RELEASE frees the whole reservation made at base and requires a
      * size of zero; it decommits whatever is still committed. */
     (void)size;
-    return VirtualFree(base, 0, MEM_RELEASE) ? MP_OK : fail_last_error();
+    return mp__sys.VirtualFree(base, 0, MEM_RELEASE) ? MP_OK : fail_last_error();
 }
 
 static mp_status win_commit(void *addr, size_t size, unsigned prot) {
-    return VirtualAlloc(addr, size, MEM_COMMIT, win_prot(prot)) != NULL ? MP_OK : fail_last_error();
+    return mp__sys.VirtualAlloc(addr, size, MEM_COMMIT, win_prot(prot)) != NULL ? MP_OK
+                                                                            : fail_last_error();
 }
 
-static mp_status win_decommit(void *addr, size_t size) {
-    return VirtualFree(addr, size, MEM_DECOMMIT) ? MP_OK : fail_last_error();
+static mp_status win_decommit(void *addr, size_t size, unsigned flags) {
+    (void)flags;
+    return mp__sys.VirtualFree(addr, size, MEM_DECOMMIT) ? MP_OK : fail_last_error();
 }
 
 static mp_status win_protect(void *addr, size_t size, unsigned prot) {
     DWORD old;
-    return VirtualProtect(addr, size, win_prot(prot), &old) ? MP_OK : fail_last_error();
+    return mp__sys.VirtualProtect(addr, size, win_prot(prot), &old) ? MP_OK : fail_last_error();
 }
 
 static mp_status win_remap(void *from, size_t size, void *to) {
@@ -142,45 +203,18 @@ static mp_status win_remap(void *from, size_t size, void *to) {
 
 static mp_status win_discard(void *addr, size_t size, unsigned prot) {
     /* Decommitting cannot fail on a committed range inside a reservation.
-     * Committing again can, if other processes took the commit charge just
-     * given back; the range is then left reserved, with no access, so the
-     * old contents can never be read again, and the caller gets MP_ENOMEM. */
-    if (!VirtualFree(addr, size, MEM_DECOMMIT)) return fail_last_error();
+     * Committing again can (see the top of this file). */
+    if (!mp__sys.VirtualFree(addr, size, MEM_DECOMMIT)) return fail_last_error();
     return win_commit(addr, size, prot);
-}
-
-/* PrefetchVirtualMemory, looked up at run time so that the library still
- * loads on systems older than Windows 8. */
-typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
-
-/* Returns PrefetchVirtualMemory, or NULL where kernel32 lacks it. Threads
- * that race on the first call find the same value, so a relaxed cache is
- * enough. */
-static prefetch_fn find_prefetch(void) {
-    static _Atomic(prefetch_fn) cached;
-    static atomic_bool known;
-    if (!atomic_load_explicit(&known, memory_order_acquire)) {
-        prefetch_fn fn = NULL;
-        HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
-        if (kernel32 != NULL) {
-            /* FARPROC is a generic function pointer; going through void (*)(void)
-             * tells the compiler the conversion is intended. */
-            fn = (prefetch_fn)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
-        }
-        atomic_store_explicit(&cached, fn, memory_order_relaxed);
-        atomic_store_explicit(&known, true, memory_order_release);
-    }
-    return atomic_load_explicit(&cached, memory_order_relaxed);
 }
 
 static mp_status win_advise(void *addr, size_t size, mp_advice advice) {
     if (advice != MP_ADVICE_WILLNEED) return MP_OK;
-    prefetch_fn prefetch = find_prefetch();
-    if (prefetch == NULL) return MP_OK;
     WIN32_MEMORY_RANGE_ENTRY range = {.VirtualAddress = addr, .NumberOfBytes = size};
-    if (prefetch(GetCurrentProcess(), 1, &range, 0)) return MP_OK;
-    /* A system that has the entry point but not the feature behind it
-     * (as some compatibility layers do) simply ignores the hint. */
+    if (mp__sys.prefetch(&range)) return MP_OK;
+    /* A system without PrefetchVirtualMemory, or with the entry point but
+     * not the feature behind it (as some compatibility layers), simply
+     * ignores the hint. */
     DWORD err = GetLastError();
     if (err == ERROR_CALL_NOT_IMPLEMENTED || err == ERROR_NOT_SUPPORTED) return MP_OK;
     return fail_last_error();
@@ -208,7 +242,7 @@ static mp_status win_lock(void *addr, size_t size) {
     /* VirtualLock fails with ERROR_WORKING_SET_QUOTA (MP_ENOMEM) once the
      * locked pages would exceed the process's minimum working set; raising
      * that limit is the application's decision, not the library's. */
-    return VirtualLock(addr, size) ? MP_OK : fail_last_error();
+    return mp__sys.VirtualLock(addr, size) ? MP_OK : fail_last_error();
 }
 
 static mp_status win_no_dump(void *addr, size_t size) {
@@ -220,7 +254,8 @@ static mp_status win_no_dump(void *addr, size_t size) {
 static void win_flush_icache(void *addr, size_t size) {
     /* On the current process this only fails for a bad range, which the
      * callers never pass; there is nothing to report then. */
-    (void)FlushInstructionCache(GetCurrentProcess(), addr, size);
+    (void)mp__sys.FlushInstructionCache(GetCurrentProcess(), addr, size);
+    mp__sys.FlushProcessWriteBuffers();
 }
 
 #define WINDOWS_API                                                                                \
@@ -233,7 +268,11 @@ static void win_flush_icache(void *addr, size_t size) {
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;
-mp__os_api mp__os = WINDOWS_API;
+MP__HOOKABLE mp__os_api mp__os = WINDOWS_API;
+
+void mp__os_yield(void) {
+    (void)mp__sys.SwitchToThread();
+}
 
 /* Reads the page size and the allocation granularity from GetSystemInfo
  * once; threads that race on the first call store the same values. */
@@ -242,7 +281,7 @@ static void system_info(size_t *page, size_t *granularity) {
     size_t p = atomic_load_explicit(&cached_page, memory_order_acquire);
     if (p == 0) {
         SYSTEM_INFO info;
-        GetSystemInfo(&info);
+        mp__sys.GetSystemInfo(&info);
         atomic_store_explicit(&cached_granularity, info.dwAllocationGranularity,
                               memory_order_relaxed);
         p = info.dwPageSize;

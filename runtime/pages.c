@@ -91,6 +91,8 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
         unit = mp__os_huge_page_size();
         if (unit == 0) return mp__fail(MP_ENOTSUP);
         flags |= MP__OS_HUGE;
+    } else if (o->huge == MP_HUGE_TRY) {
+        flags |= MP__OS_ALIGN_HUGE;
     }
     /* Zeroed because gcc -O2 cannot see that plan_layout sets every field
      * when it succeeds, and -Werror=maybe-uninitialized would stop -c opt
@@ -103,9 +105,10 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     mp__slot *slot = mp__registry_alloc(&index);
     if (slot == NULL) return MP_ENOMEM;
     void *base;
-    s = mp__os.reserve(l.total, flags, &base);
+    /* The data, not the reservation, starts a huge page (MP_HUGE_TRY). */
+    s = mp__os.reserve(l.total, l.before, flags, &base);
     if (s != MP_OK) {
-        mp__registry_unalloc(slot, index);
+        mp__slot_free(slot, index);
         return s;
     }
     unsigned char *data = (unsigned char *)base + l.before;
@@ -113,7 +116,7 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     if (s != MP_OK) {
         int err = mp_os_error();
         (void)mp__os.release(base, l.total);
-        mp__registry_unalloc(slot, index);
+        mp__slot_free(slot, index);
         return mp__fail_os(s, err);
     }
 
@@ -123,113 +126,111 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     atomic_store_explicit(&slot->data, (uintptr_t)data, memory_order_relaxed);
     atomic_store_explicit(&slot->len, l.data, memory_order_relaxed);
     atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
-    mp__slot_end_write(slot, index, out);
+    mp__slot_publish(slot, index, out);
     return MP_OK;
 }
 
-/* Returns the live slot of ref if its page set has access prot, else NULL. */
-static mp__slot *lookup(const mp__ref *ref, unsigned prot) {
-    if (ref == NULL) return NULL;
-    mp__slot *slot = mp__registry_lookup(ref);
-    if (slot == NULL || atomic_load_explicit(&slot->prot, memory_order_relaxed) != prot)
-        return NULL;
+/* Holds the slot of ref if its page set is live and has access prot (see
+ * registry.h); the caller restores, publishes or frees it. Sets *s to the
+ * status to return when it is not. */
+static mp__slot *hold(const mp__ref *ref, unsigned prot, mp_status *s) {
+    mp__slot *slot = ref != NULL ? mp__slot_hold(ref, prot) : NULL;
+    if (slot == NULL) *s = mp__fail(ref == NULL ? MP_EINVAL : MP_ESTALE);
     return slot;
 }
 
-/* The status for a handle that lookup() refused. */
-static mp_status refused(const mp__ref *ref) {
-    return mp__fail(ref == NULL ? MP_EINVAL : MP_ESTALE);
+/* Reads the layout of the live page set ref with access prot. Takes no hold,
+ * so that the calls that only read (len, data, advise, function references)
+ * never make a concurrent check of a copy fail. */
+static bool read_live(const mp__ref *ref, unsigned prot, mp__slot_view *v) {
+    return ref != NULL && mp__registry_read(ref, v) && v->prot == prot;
 }
 
 size_t mp__pages_len(const mp__ref *ref, unsigned prot) {
     mp__slot_view v;
-    if (ref == NULL || !mp__registry_view(ref, &v) || v.prot != prot) return 0;
-    return v.len;
+    return read_live(ref, prot, &v) ? v.len : 0;
 }
 
 void *mp__pages_data(const mp__ref *ref, unsigned prot) {
     mp__slot_view v;
-    if (ref == NULL || !mp__registry_view(ref, &v) || v.prot != prot) return NULL;
-    return v.data;
+    return read_live(ref, prot, &v) ? v.data : NULL;
 }
 
 mp_status mp__pages_free(mp__ref *ref, unsigned prot) {
-    mp__slot *slot = lookup(ref, prot);
-    if (slot == NULL) return refused(ref);
-    mp_status s = mp__os.release(slot->map_base, slot->map_size);
-    if (s != MP_OK) return s;
-    mp__registry_free(slot, ref->slot);
+    mp_status s;
+    mp__slot *slot = hold(ref, prot, &s);
+    if (slot == NULL) return s;
+    s = mp__os.release(slot->map_base, slot->map_size);
+    if (s != MP_OK) {
+        mp__slot_restore(slot, ref);
+        return s;
+    }
+    mp__slot_free(slot, ref->slot);
     return MP_OK;
 }
 
 mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp__ref *to) {
     if (to == NULL) return mp__fail(MP_EINVAL);
     if (!prot_allowed(to_prot)) return mp__fail(MP_ENOTSUP);
-    mp__slot *slot = lookup(from, from_prot);
-    if (slot == NULL) return refused(from);
+    mp_status s;
+    mp__slot *slot = hold(from, from_prot, &s);
+    if (slot == NULL) return s;
 
     /* A slot whose generations are used up moves to a fresh slot; take it
      * first, so that no failure can come after the protection changed. */
     uint32_t index = from->slot;
     mp__slot *target = slot;
-    if (!mp__slot_can_renew(slot)) {
-        target = mp__registry_alloc(&index);
-        if (target == NULL) return MP_ENOMEM;
+    if (!mp__slot_can_renew(slot) && (target = mp__registry_alloc(&index)) == NULL) {
+        mp__slot_restore(slot, from);
+        return MP_ENOMEM;
     }
     unsigned char *data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
     size_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
-    mp_status s = mp__os.protect(data, len, to_prot);
+    s = mp__os.protect(data, len, to_prot);
     if (s != MP_OK) {
-        if (target != slot) mp__registry_unalloc(target, index);
+        if (target != slot) mp__slot_free(target, index);
+        mp__slot_restore(slot, from);
         return s;
     }
     if (to_prot & MP__PROT_EXEC) mp__os.flush_icache(data, len);
 
-    if (target == slot) {
-        mp__slot_begin_write(slot);
-    } else {
+    if (target != slot) {
         target->map_base = slot->map_base;
         target->map_size = slot->map_size;
         target->flags = slot->flags;
         atomic_store_explicit(&target->data, (uintptr_t)data, memory_order_relaxed);
         atomic_store_explicit(&target->len, len, memory_order_relaxed);
-        mp__registry_free(slot, from->slot);
+        mp__slot_free(slot, from->slot);
     }
     atomic_store_explicit(&target->prot, to_prot, memory_order_relaxed);
-    mp__slot_end_write(target, index, to);
+    mp__slot_publish(target, index, to);
     return MP_OK;
 }
 
-/* Checks that [offset, offset + len) is a non-empty range inside the data of
- * a live page set and sets *v to it. */
-static mp_status checked_range(const mp__ref *ref, unsigned prot, size_t offset, size_t len,
-                               mp__slot **slot) {
-    *slot = lookup(ref, prot);
-    if (*slot == NULL) return refused(ref);
-    size_t size = atomic_load_explicit(&(*slot)->len, memory_order_relaxed);
-    if (len == 0 || offset >= size || len > size - offset) return mp__fail(MP_EINVAL);
-    return MP_OK;
+/* Whether [offset, offset + len) is a non-empty range inside size bytes. */
+static bool in_range(size_t size, size_t offset, size_t len) {
+    return len != 0 && offset < size && len <= size - offset;
 }
 
 mp_status mp__pages_advise(const mp__ref *ref, unsigned prot, size_t offset, size_t len,
                            mp_advice advice) {
-    mp__slot *slot;
-    mp_status s = checked_range(ref, prot, offset, len, &slot);
-    if (s != MP_OK) return s;
-    if ((unsigned)advice > MP_ADVICE_WILLNEED) return mp__fail(MP_EINVAL);
+    /* Advice never changes what the pages hold, so it reads the layout
+     * without holding the slot (read_live). */
+    mp__slot_view v;
+    if (!read_live(ref, prot, &v)) return mp__fail(ref == NULL ? MP_EINVAL : MP_ESTALE);
+    if (!in_range(v.len, offset, len) || (unsigned)advice > MP_ADVICE_WILLNEED)
+        return mp__fail(MP_EINVAL);
     /* Advice applies to whole pages: widen the range to page boundaries,
      * which stay inside the data since it is a whole number of pages. */
     size_t page = mp__os_page_size();
     size_t start = offset & ~(page - 1);
     size_t end = (offset + len + page - 1) & ~(page - 1);
-    unsigned char *data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
-    return mp__os.advise(data + start, end - start, advice);
+    return mp__os.advise(v.data + start, end - start, advice);
 }
 
-mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t len) {
-    mp__slot *slot;
-    mp_status s = checked_range(ref, prot, offset, len, &slot);
-    if (s != MP_OK) return s;
+/* Zeroes [offset, offset + len) of the held page set slot with access
+ * prot, giving whole pages inside it back to the OS. */
+static mp_status discard_held(mp__slot *slot, unsigned prot, size_t offset, size_t len) {
     unsigned char *data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
     /* Whole pages inside the range go back to the OS; the partial pages at
      * its ends are zeroed in place. Locked pages stay resident, as the lock
@@ -241,9 +242,22 @@ mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t l
         memset(data + offset, 0, len);
         return MP_OK;
     }
-    s = mp__os.discard(data + first, last - first, prot);
+    mp_status s = mp__os.discard(data + first, last - first, prot);
     if (s != MP_OK) return s;
     memset(data + offset, 0, first - offset);
     memset(data + last, 0, offset + len - last);
     return MP_OK;
+}
+
+mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t len) {
+    mp_status s;
+    mp__slot *slot = hold(ref, prot, &s);
+    if (slot == NULL) return s;
+    if (in_range(atomic_load_explicit(&slot->len, memory_order_relaxed), offset, len)) {
+        s = discard_held(slot, prot, offset, len);
+    } else {
+        s = mp__fail(MP_EINVAL);
+    }
+    mp__slot_restore(slot, ref);
+    return s;
 }

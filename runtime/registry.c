@@ -15,80 +15,142 @@
  * index is below MAX_CHUNKS * CHUNK_SLOTS. */
 #define NO_SLOT UINT32_MAX
 
+/* The generation of a slot that is free or retired: its low two bits set. */
+#define FREE_BITS 3u
+
 static _Atomic(mp__slot *) chunks[MAX_CHUNKS];
 
-/* Guards free_head, next_index, chunk creation and every next_free. Held
- * only for a few instructions, or for one chunk's allocation. */
+/* Guards free_head, next_index and every next_free; held for a few
+ * instructions, never across a system call. */
 static atomic_flag lock = ATOMIC_FLAG_INIT;
 static uint32_t free_head = NO_SLOT;
 /* The next never-used index. Index 0 is never handed out, so that a zeroed
  * reference names no slot even by its index. */
 static uint32_t next_index = 1;
 
-/* Returns the slot at index, or NULL if its chunk does not exist. */
-static mp__slot *slot_at(uint32_t index) {
+#ifdef MP_FAULT_INJECTION
+void (*volatile mp__race_hook)(void);
+#endif
+
+mp__slot *mp__registry_slot(uint32_t index) {
     uint32_t chunk = index >> CHUNK_SHIFT;
     if (chunk >= MAX_CHUNKS) return NULL;
     mp__slot *slots = atomic_load_explicit(&chunks[chunk], memory_order_acquire);
     return slots == NULL ? NULL : &slots[index & (CHUNK_SLOTS - 1)];
 }
 
-/* Allocates the chunk that index falls in. Called with the lock held. */
+/* Makes sure the chunk that holds index exists. Maps it without the lock:
+ * of two threads that map the same chunk, one installs its mapping and the
+ * other gives its own back. */
 static bool add_chunk(uint32_t index) {
     size_t page = mp__os_page_size();
     size_t size = (CHUNK_SLOTS * sizeof(mp__slot) + page - 1) / page * page;
     void *mem;
-    if (mp__os.reserve(size, 0, &mem) != MP_OK) return false;
+    if (mp__os.reserve(size, 0, 0, &mem) != MP_OK) return false;
     if (mp__os.commit(mem, size, MP__PROT_READ | MP__PROT_WRITE) != MP_OK) {
         int err = mp_os_error();
-        mp__os.release(mem, size);
+        (void)mp__os.release(mem, size);
         mp__fail_os(MP_ENOMEM, err);
         return false;
     }
     /* Fresh pages read as zeros: every slot starts free, at generation 0. */
-    atomic_store_explicit(&chunks[index >> CHUNK_SHIFT], (mp__slot *)mem, memory_order_release);
+    mp__slot *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&chunks[index >> CHUNK_SHIFT], &expected,
+                                                 (mp__slot *)mem, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        (void)mp__os.release(mem, size);
+    }
     return true;
 }
 
 mp__slot *mp__registry_alloc(uint32_t *index) {
-    mp__spin_lock(&lock);
-    uint32_t i = free_head;
-    if (i != NO_SLOT) {
-        free_head = slot_at(i)->next_free;
-    } else if (next_index >= MAX_CHUNKS * CHUNK_SLOTS) {
-        mp__spin_unlock(&lock);
-        mp__fail(MP_ENOMEM);
-        return NULL;
-    } else {
-        i = next_index;
-        if (slot_at(i) == NULL && !add_chunk(i)) {
+    for (;;) {
+        mp__spin_lock(&lock);
+        uint32_t i = free_head;
+        mp__slot *slot = NULL;
+        if (i != NO_SLOT) {
+            slot = mp__registry_slot(i);
+            free_head = slot->next_free;
+        } else if (next_index >= MAX_CHUNKS * CHUNK_SLOTS) {
             mp__spin_unlock(&lock);
+            mp__fail(MP_ENOMEM);
             return NULL;
+        } else {
+            i = next_index;
+            slot = mp__registry_slot(i);
+            if (slot != NULL) next_index++;
         }
-        next_index++;
+        mp__spin_unlock(&lock);
+        if (slot != NULL) {
+            *index = i;
+            return slot;
+        }
+        if (!add_chunk(i)) return NULL;
     }
-    mp__spin_unlock(&lock);
-    *index = i;
-    return slot_at(i);
 }
 
-void mp__registry_unalloc(mp__slot *slot, uint32_t index) {
+mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
+    if (!mp__gen_live(ref->gen)) return NULL;
+    mp__slot *slot = mp__registry_slot(ref->slot);
+    if (slot == NULL) return NULL;
+    uint32_t held = ref->gen + 1;
+    unsigned rounds = 0;
+    for (;;) {
+        uint32_t seen = ref->gen;
+        if (atomic_compare_exchange_weak_explicit(&slot->gen, &seen, held, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            break;
+        }
+        /* Another call holds the slot at this generation: wait for it to
+         * restore, publish or free it. Anything else means ref is stale. */
+        if (seen != ref->gen && seen != held) return NULL;
+        mp__backoff(&rounds);
+    }
+    /* The fields change only after the generation did (registry.h). */
+    atomic_thread_fence(memory_order_release);
+#ifdef MP_FAULT_INJECTION
+    /* Tests widen the window in which a call holds a slot. */
+    if (mp__race_hook != NULL) mp__race_hook();
+#endif
+    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) != prot) {
+        mp__slot_restore(slot, ref);
+        return NULL;
+    }
+    return slot;
+}
+
+void mp__slot_restore(mp__slot *slot, const mp__ref *ref) {
+    atomic_store_explicit(&slot->gen, ref->gen, memory_order_release);
+}
+
+bool mp__slot_can_renew(const mp__slot *slot) {
+    return (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) != UINT32_MAX;
+}
+
+void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
+    uint32_t gen = (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) + 2;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    ref->slot = index;
+    ref->gen = gen;
+}
+
+void mp__slot_free(mp__slot *slot, uint32_t index) {
+    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    /* A generation that wrapped would make old references live again once
+     * the slot is reused: retire the slot instead. */
+    if (gen == UINT32_MAX) return;
     mp__spin_lock(&lock);
     slot->next_free = free_head;
     free_head = index;
     mp__spin_unlock(&lock);
 }
 
-mp__slot *mp__registry_lookup(const mp__ref *ref) {
-    mp__slot *slot = slot_at(ref->slot);
-    if (slot == NULL || (ref->gen & 1u) == 0) return NULL;
-    if (atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen) return NULL;
-    return slot;
-}
-
 bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
-    mp__slot *slot = mp__registry_lookup(ref);
-    if (slot == NULL) return false;
+    if (!mp__gen_live(ref->gen)) return false;
+    mp__slot *slot = mp__registry_slot(ref->slot);
+    if (slot == NULL || atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen)
+        return false;
     mp__slot_view v;
     v.data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
     v.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
@@ -101,28 +163,15 @@ bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
     return true;
 }
 
-void mp__slot_begin_write(mp__slot *slot) {
-    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed);
-    atomic_store_explicit(&slot->gen, gen + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-}
-
-void mp__slot_end_write(mp__slot *slot, uint32_t index, mp__ref *ref) {
-    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) + 1;
-    atomic_store_explicit(&slot->gen, gen, memory_order_release);
-    ref->slot = index;
-    ref->gen = gen;
-}
-
-bool mp__slot_can_renew(const mp__slot *slot) {
-    return atomic_load_explicit(&slot->gen, memory_order_relaxed) <= UINT32_MAX - 2;
-}
-
-void mp__registry_free(mp__slot *slot, uint32_t index) {
-    mp__slot_begin_write(slot);
-    /* A generation that wrapped to 0 would make old references live again
-     * once the slot is reused: retire it instead. */
-    if (atomic_load_explicit(&slot->gen, memory_order_relaxed) != 0) {
-        mp__registry_unalloc(slot, index);
+bool mp__registry_read(const mp__ref *ref, mp__slot_view *out) {
+    unsigned rounds = 0;
+    while (!mp__registry_view(ref, out)) {
+        mp__slot *slot = mp__registry_slot(ref->slot);
+        if (!mp__gen_live(ref->gen) || slot == NULL ||
+            atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen + 1) {
+            return false;
+        }
+        mp__backoff(&rounds);
     }
+    return true;
 }

@@ -16,13 +16,17 @@
  * Registry: a vector with a reservation owns a slot in the registry
  * (registry.h) that records its mapping (data and map_base at the first
  * element, len = reserved bytes, prot = the access of the committed pages).
- * The vector's fast paths in the generated header never look at it; every
- * function here does, so a copy of a vector that was freed, frozen, thawed or
- * moved since is refused with MP_ESTALE. Every change of the mapping or its
- * access (move, freeze, thaw) re-registers the vector in a fresh slot and
- * frees the old one, so that all older copies become stale at once. A frozen
- * vector always owns a slot, even when empty, so that its copies are checked
- * by every call, from any thread.
+ * Every function here holds that slot while it works, so calls on copies of
+ * one vector in several threads take turns, and ends with one of three
+ * things: the slot restored when the vector's memory did not change, the
+ * slot published at a new generation when it did (committed more or less,
+ * moved, froze, thawed), or the slot freed. So every copy of a vector made
+ * before a change of its memory is stale from then on, and is refused with
+ * MP_ESTALE here and by mp__vec_live on the generated fast paths: a copy
+ * can never reach pages that its vector gave back, moved or froze, nor a
+ * reservation that a later vector took from the cache. A frozen vector
+ * always owns a slot, even when empty, so that its copies are checked by
+ * every call, from any thread.
  *
  * Free keeps a few reservations of the default shape in a cache for the
  * next vector, rather than releasing them (see "The cache of freed
@@ -51,17 +55,17 @@
 
 #define RW (MP__PROT_READ | MP__PROT_WRITE)
 
-/* The reference of a freed or frozen vector. Slot 0 is never handed out, so
- * the reference is never live; it differs from the all-zero reference of a
- * vector that has reserved nothing yet. */
-static const mp__ref CONSUMED = {0, 1};
+/* The reference of a freed or frozen vector: a free generation (never live,
+ * registry.h) of slot 0, which is never handed out. It differs from the
+ * all-zero reference of a vector that has reserved nothing yet. */
+static const mp__ref CONSUMED = {0, 3};
 
 static bool has_ref(const mp__vec *v) {
     return v->ref.slot != 0 || v->ref.gen != 0;
 }
 
 static void consume(mp__vec *v) {
-    memset(v, 0, sizeof *v);
+    mp__vec_init_empty(v);
     v->ref = CONSUMED;
 }
 
@@ -99,14 +103,15 @@ static mapping mapping_of(const mp__vec *v) {
 static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard, mapping *m) {
     size_t unit = commit_unit(huge);
     size_t guard_bytes = guard ? unit : 0;
-    unsigned flags = huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : 0;
+    unsigned flags = huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : huge == MP_HUGE_TRY ? MP__OS_ALIGN_HUGE : 0;
     if (need > SIZE_MAX - guard_bytes) return mp__fail(MP_EOVERFLOW);
     if (want > SIZE_MAX - guard_bytes) want = need;
     void *base;
-    mp_status s = mp__os.reserve(want + guard_bytes, flags, &base);
+    /* The first element starts a huge page (MP_HUGE_TRY), guard or not. */
+    mp_status s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
     if (s == MP_ENOMEM && want > need) {
         want = need;
-        s = mp__os.reserve(want + guard_bytes, flags, &base);
+        s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
     }
     if (s != MP_OK) return s;
     if (huge == MP_HUGE_TRY) {
@@ -126,41 +131,92 @@ static mp_status commit_range(unsigned char *base, size_t from, size_t to) {
 
 /* Gives back a mapping that a failed call made, keeping that call's
  * failure as the one mp_os_error() reports, and returns its status. */
-static mp_status undo_mapping(const mapping *m, mp__slot *slot, uint32_t index, mp_status s) {
+static mp_status undo_mapping(const mapping *m, mp_status s) {
     int err = mp_os_error();
     (void)mp__os.release(m->base, m->total);
-    mp__registry_unalloc(slot, index);
     return mp__fail_os(s, err);
 }
 
-/* Makes a slot from mp__registry_alloc live, recording mapping m with access
- * prot, and sets *ref to it. */
-static void publish(mp__slot *slot, uint32_t index, const mapping *m, unsigned prot, mp__ref *ref) {
-    slot->map_base = m->base;
-    slot->map_size = m->total;
-    slot->flags = 0;
-    atomic_store_explicit(&slot->data, (uintptr_t)m->base, memory_order_relaxed);
-    atomic_store_explicit(&slot->len, m->reserved, memory_order_relaxed);
-    atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
-    mp__slot_end_write(slot, index, ref);
-}
+/* ---- Holding a vector's slot ---- */
 
-/* Returns the live slot of ref if its pages have access prot, else NULL. */
-static mp__slot *lookup(const mp__ref *ref, unsigned prot) {
-    mp__slot *slot = mp__registry_lookup(ref);
-    if (slot == NULL || atomic_load_explicit(&slot->prot, memory_order_relaxed) != prot)
-        return NULL;
-    return slot;
-}
+/* A call's hold on the slot of a vector (registry.h), from hold() to one of
+ * settle(), renew() or drop(). */
+typedef struct held {
+    mp__slot *slot;       /* NULL when the vector owns no slot */
+    mp__slot *spare;      /* a fresh slot, when slot's generations are used up */
+    uint32_t spare_index;
+    unsigned char *data;  /* the vector's memory when the hold began */
+    size_t committed;
+} held;
 
-/* Checks that v is a live, unfrozen vector and sets *slot to its registry
- * slot, or to NULL when it has reserved nothing yet. */
-static mp_status check(const mp__vec *v, mp__slot **slot) {
+/* Holds the slot of v, a vector whose pages have access prot, if v is live;
+ * a vector that owns no slot yet needs no hold. */
+static mp_status hold(const mp__vec *v, unsigned prot, held *h) {
     if (v == NULL) return mp__fail(MP_EINVAL);
-    *slot = NULL;
+    h->slot = h->spare = NULL;
+    h->data = v->data;
+    h->committed = v->committed;
     if (!has_ref(v)) return MP_OK;
-    *slot = lookup(&v->ref, RW);
-    return *slot != NULL ? MP_OK : mp__fail(MP_ESTALE);
+    if ((h->slot = mp__slot_hold(&v->ref, prot)) == NULL) return mp__fail(MP_ESTALE);
+    /* Take the slot a renewal may need now, so that no failure can come
+     * after the vector's memory changed. */
+    if (!mp__slot_can_renew(h->slot) && (h->spare = mp__registry_alloc(&h->spare_index)) == NULL) {
+        mp__slot_restore(h->slot, &v->ref);
+        return MP_ENOMEM;
+    }
+    return MP_OK;
+}
+
+/* Records v's mapping, with access prot, in slot and makes it v's, live at
+ * a new generation. */
+static void publish(mp__vec *v, mp__slot *slot, uint32_t index, unsigned prot) {
+    mapping m = mapping_of(v);
+    slot->map_base = m.base;
+    slot->map_size = m.total;
+    slot->flags = 0;
+    atomic_store_explicit(&slot->data, (uintptr_t)m.base, memory_order_relaxed);
+    atomic_store_explicit(&slot->len, m.reserved, memory_order_relaxed);
+    atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
+    mp__slot_publish(slot, index, &v->ref);
+    v->slot_gen = (const uint32_t *)&slot->gen;
+}
+
+/* Ends the hold h by publishing v, whose pages now have access prot, at a
+ * new generation: every other copy of v is stale from now on. */
+static void renew(mp__vec *v, held *h, unsigned prot) {
+    mp__slot *slot = h->slot;
+    uint32_t index = v->ref.slot;
+    if (h->spare != NULL) {
+        mp__slot_free(slot, index);
+        slot = h->spare;
+        index = h->spare_index;
+    }
+    publish(v, slot, index, prot);
+}
+
+/* Ends the hold h of a call on the unfrozen vector v that returns s:
+ * renews v if the call changed its memory, else leaves every copy live. */
+static mp_status settle(mp__vec *v, held *h, mp_status s) {
+    if (h->slot == NULL) return s;
+    if (v->data != h->data || v->committed != h->committed) {
+        renew(v, h, RW);
+        return s;
+    }
+    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
+    mp__slot_restore(h->slot, &v->ref);
+    return s;
+}
+
+/* Ends the hold h by ending the life of v's slot. */
+static void drop(const mp__vec *v, held *h) {
+    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
+    mp__slot_free(h->slot, v->ref.slot);
+}
+
+bool mp__vec_wait_live(const mp__vec *v) {
+    if (v->slot_gen == NULL) return v->ref.gen == 0;
+    mp__slot_view view;
+    return mp__registry_read(&v->ref, &view) && view.prot == RW;
 }
 
 /* ---- The cache of freed reservations ----
@@ -241,22 +297,30 @@ static bool cache_put(const mp__vec *v) {
 }
 
 mp_status mp__vec_cache_drain(void) {
-    /* Releases under the lock: a rare call, and frees that find the lock
-     * held only wait for at most CACHE_ENTRIES munmaps. */
-    mp_status s = MP_OK;
+    /* The entries leave the cache under the lock and are released outside
+     * it; those that could not be released go back. */
+    cached taken[CACHE_ENTRIES];
     mp__spin_lock(&cache_lock);
-    while (cache_count > 0) {
-        s = mp__os.release(cache[cache_count - 1].base, DEFAULT_RESERVE);
-        if (s != MP_OK) break;
-        cache_count--;
-    }
+    size_t count = cache_count;
+    memcpy(taken, cache, count * sizeof taken[0]);
+    cache_count = 0;
     mp__spin_unlock(&cache_lock);
+    mp_status s = MP_OK;
+    size_t i = count;
+    while (i > 0 && (s = mp__os.release(taken[i - 1].base, DEFAULT_RESERVE)) == MP_OK) i--;
+    if (i > 0) {
+        mp__spin_lock(&cache_lock);
+        for (size_t j = 0; j < i && cache_count + cache_claimed < CACHE_ENTRIES; j++) {
+            cache[cache_count++] = taken[j];
+        }
+        mp__spin_unlock(&cache_lock);
+    }
     return s;
 }
 
-/* Gives a vector with no reservation its first one: want_r bytes preferred,
- * at least need_r, with commit bytes committed, or all of it if that is less
- * (then need_r covers what the caller needs). */
+/* Gives a vector with no reservation its first one, and with it a slot:
+ * want_r bytes preferred, at least need_r, with commit bytes committed, or
+ * all of it if that is less (then need_r covers what the caller needs). */
 static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t commit,
                               size_t size) {
     uint32_t index;
@@ -268,36 +332,33 @@ static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t c
     if (cacheable(want_r, v->huge, v->guard) && cache_take(&c)) {
         m = (mapping){c.base, DEFAULT_RESERVE, DEFAULT_RESERVE};
     } else if ((s = map_reserve(want_r, need_r, v->huge, v->guard, &m)) != MP_OK) {
-        mp__registry_unalloc(slot, index);
+        mp__slot_free(slot, index);
         return s;
     }
     /* A cached reservation keeps what it has committed, if that is more. */
     commit = max_size(min_size(commit, m.reserved), c.committed);
     s = commit_range(m.base, c.committed, commit);
-    if (s != MP_OK) return undo_mapping(&m, slot, index, s);
-    publish(slot, index, &m, RW, &v->ref);
+    if (s != MP_OK) {
+        mp__slot_free(slot, index);
+        return undo_mapping(&m, s);
+    }
     v->data = m.base;
     v->reserved = m.reserved;
     v->committed = commit;
     v->cap = commit / size;
+    publish(v, slot, index, RW);
     return MP_OK;
 }
 
-/* Moves a vector to a new reservation of at least need_r bytes, with commit
- * bytes committed there, or all of it if that is less (need_r covers what
- * the caller needs, and exceeds v->reserved). */
-static mp_status move_mapping(mp__vec *v, mp__slot *old, size_t need_r, size_t commit,
-                              size_t size) {
+/* Moves a held vector to a new reservation of at least need_r bytes, with
+ * commit bytes committed there, or all of it if that is less (need_r covers
+ * what the caller needs, and exceeds v->reserved). The caller's settle()
+ * records the new mapping in the slot. */
+static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t size) {
     size_t want_r = v->reserved <= SIZE_MAX / 2 ? max_size(2 * v->reserved, need_r) : need_r;
-    uint32_t index;
-    mp__slot *slot = mp__registry_alloc(&index);
-    if (slot == NULL) return MP_ENOMEM;
     mapping m;
     mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
-    if (s != MP_OK) {
-        mp__registry_unalloc(slot, index);
-        return s;
-    }
+    if (s != MP_OK) return s;
     commit = min_size(commit, m.reserved);
     /* Commit the new part first, then move the old pages in front of it, so
      * that nothing has moved when anything fails. */
@@ -309,16 +370,13 @@ static mp_status move_mapping(mp__vec *v, mp__slot *old, size_t need_r, size_t c
             if (s == MP_OK) memcpy(m.base, v->data, v->len * size);
         }
     }
-    if (s != MP_OK) return undo_mapping(&m, slot, index, s);
+    if (s != MP_OK) return undo_mapping(&m, s);
 
     /* The elements are safe in the new mapping now. Releasing the old one
      * cannot fail for a mapping this vector made; if it did, only address
      * space would be lost, so the move stands. */
     mapping was = mapping_of(v);
     (void)mp__os.release(was.base, was.total);
-    uint32_t old_index = v->ref.slot;
-    publish(slot, index, &m, RW, &v->ref);
-    mp__registry_free(old, old_index);
     v->data = m.base;
     v->reserved = m.reserved;
     v->committed = commit;
@@ -329,7 +387,7 @@ static mp_status move_mapping(mp__vec *v, mp__slot *old, size_t need_r, size_t c
 /* Makes room for at least need elements (need > v->cap). With amortized, it
  * commits at least twice what is committed, so that a run of pushes costs
  * amortized constant time; else just the commit units that need asks. */
-static mp_status grow(mp__vec *v, mp__slot *slot, size_t need, size_t size, bool amortized) {
+static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
     size_t unit = commit_unit(v->huge);
     size_t bytes, need_b;
     if (!mp__mul_size(need, size, &bytes) || !mp__round_up(bytes, unit, &need_b))
@@ -352,14 +410,14 @@ static mp_status grow(mp__vec *v, mp__slot *slot, size_t need, size_t size, bool
         v->cap = commit / size;
         return MP_OK;
     }
-    return move_mapping(v, slot, need_b, want_b, size);
+    return move_mapping(v, need_b, want_b, size);
 }
 
 /* Makes room for n more elements than v holds. */
-static mp_status make_room(mp__vec *v, mp__slot *slot, size_t n, size_t size, bool amortized) {
+static mp_status make_room(mp__vec *v, size_t n, size_t size, bool amortized) {
     if (n > SIZE_MAX - v->len) return mp__fail(MP_EOVERFLOW);
     if (v->len + n <= v->cap) return MP_OK;
-    return grow(v, slot, v->len + n, size, amortized);
+    return grow(v, v->len + n, size, amortized);
 }
 
 /* Whether mp_vec_opts are all zero, the defaults. */
@@ -409,88 +467,99 @@ mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size) {
 }
 
 mp_status mp__vec_grow(mp__vec *v, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    return make_room(v, slot, 1, size, true);
+    return settle(v, &h, make_room(v, 1, size, true));
 }
 
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (v->len == 0) return mp__fail(MP_EINVAL);
+    if (v->len == 0) return settle(v, &h, mp__fail(MP_EINVAL));
     v->len--;
     if (out != NULL) memmove(out, v->data + v->len * size, size);
-    return MP_OK;
+    return settle(v, &h, MP_OK);
 }
 
 mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (x == NULL || i > v->len) return mp__fail(MP_EINVAL);
-    if ((s = make_room(v, slot, 1, size, true)) != MP_OK) return s;
+    if (x == NULL || i > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
+    if ((s = make_room(v, 1, size, true)) != MP_OK) return settle(v, &h, s);
     unsigned char *at = v->data + i * size;
     memmove(at + size, at, (v->len - i) * size);
     memcpy(at, x, size);
     v->len++;
+    return settle(v, &h, MP_OK);
+}
+
+/* Removes element i of the held vector v into out (may be NULL); with
+ * swap, the last element takes its place, else the later ones move down. */
+static mp_status remove_at(mp__vec *v, size_t i, void *out, size_t size, bool swap) {
+    if (i >= v->len) return mp__fail(MP_EINVAL);
+    unsigned char *at = v->data + i * size;
+    if (out != NULL) memmove(out, at, size);
+    v->len--;
+    if (swap) {
+        if (i != v->len) memcpy(at, v->data + v->len * size, size);
+    } else {
+        memmove(at, at + size, (v->len - i) * size);
+    }
     return MP_OK;
 }
 
 mp_status mp__vec_remove(mp__vec *v, size_t i, void *out, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (i >= v->len) return mp__fail(MP_EINVAL);
-    unsigned char *at = v->data + i * size;
-    if (out != NULL) memmove(out, at, size);
-    memmove(at, at + size, (v->len - i - 1) * size);
-    v->len--;
-    return MP_OK;
+    return settle(v, &h, remove_at(v, i, out, size, false));
 }
 
 mp_status mp__vec_swap_remove(mp__vec *v, size_t i, void *out, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (i >= v->len) return mp__fail(MP_EINVAL);
-    unsigned char *at = v->data + i * size;
-    if (out != NULL) memmove(out, at, size);
-    v->len--;
-    if (i != v->len) memcpy(at, v->data + v->len * size, size);
-    return MP_OK;
+    return settle(v, &h, remove_at(v, i, out, size, true));
 }
 
-mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
-    if (s != MP_OK) return s;
+/* Appends the n elements at src to the held vector v; src may be v's own
+ * elements, which a move relocates, so their offset is kept rather than
+ * their address. */
+static mp_status extend_held(mp__vec *v, const void *src, size_t n, size_t size) {
     if (n == 0) return MP_OK;
     if (src == NULL) return mp__fail(MP_EINVAL);
-    /* The source may be the vector's own elements, which a move relocates:
-     * keep its offset rather than its address. */
     const unsigned char *from = (const unsigned char *)src;
     size_t used = v->len * size;
     bool own = v->data != NULL && from >= v->data && from < v->data + used;
     size_t offset = own ? (size_t)(from - v->data) : 0;
-    if ((s = make_room(v, slot, n, size, true)) != MP_OK) return s;
+    mp_status s = make_room(v, n, size, true);
+    if (s != MP_OK) return s;
     if (own) from = v->data + offset;
     memmove(v->data + used, from, n * size);
     v->len += n;
     return MP_OK;
 }
 
-mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size) {
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
+    return settle(v, &h, extend_held(v, src, n, size));
+}
+
+/* Sets the length of the held vector v to n, filling new elements with
+ * copies of fill. */
+static mp_status resize_held(mp__vec *v, size_t n, const void *fill, size_t size) {
     if (n <= v->len) {
         v->len = n;
         return MP_OK;
     }
     if (fill == NULL) return mp__fail(MP_EINVAL);
-    if ((s = make_room(v, slot, n - v->len, size, true)) != MP_OK) return s;
+    mp_status s = make_room(v, n - v->len, size, true);
+    if (s != MP_OK) return s;
     /* One copy of fill, then copies of what is filled so far, doubling. */
     unsigned char *first = v->data + v->len * size;
     size_t total = (n - v->len) * size, done = size;
@@ -504,110 +573,108 @@ mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
     return MP_OK;
 }
 
-mp_status mp__vec_truncate(mp__vec *v, size_t n) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (n > v->len) return mp__fail(MP_EINVAL);
+    return settle(v, &h, resize_held(v, n, fill, size));
+}
+
+mp_status mp__vec_truncate(mp__vec *v, size_t n) {
+    held h;
+    mp_status s = hold(v, RW, &h);
+    if (s != MP_OK) return s;
+    if (n > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
     v->len = n;
-    return MP_OK;
+    return settle(v, &h, MP_OK);
 }
 
 /* Decommits v's pages beyond the first keep bytes (a multiple of the commit
- * unit), if there are any. */
+ * unit), if there are any: their memory and commit charge go back to the
+ * OS. */
 static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     if (keep >= v->committed) return MP_OK;
-    mp_status s = mp__os.decommit(v->data + keep, v->committed - keep);
+    unsigned char *from = v->data + keep;
+    size_t bytes = v->committed - keep;
+    mp_status s = mp__os.decommit(from, bytes, v->huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : 0);
     if (s != MP_OK) return s;
+    /* The decommitted range is a fresh mapping, which lost the hint. */
+    if (v->huge == MP_HUGE_TRY) (void)mp__os.huge_hint(from, bytes);
     v->committed = keep;
     v->cap = keep / size;
     return MP_OK;
 }
 
 mp_status mp__vec_clear(mp__vec *v, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if ((s = decommit_beyond(v, v->keep, size)) != MP_OK) return s;
-    v->len = 0;
-    return MP_OK;
+    if ((s = decommit_beyond(v, v->keep, size)) == MP_OK) v->len = 0;
+    return settle(v, &h, s);
 }
 
 mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    return make_room(v, slot, additional, size, false);
+    return settle(v, &h, make_room(v, additional, size, false));
 }
 
 mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
     size_t keep = 0;
     /* Cannot overflow: the elements lie inside the committed units. */
     (void)mp__round_up(v->len * size, commit_unit(v->huge), &keep);
-    return decommit_beyond(v, keep, size);
+    return settle(v, &h, decommit_beyond(v, keep, size));
 }
 
 mp_status mp__vec_free(mp__vec *v) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (slot != NULL) {
+    if (h.slot != NULL) {
         mapping m = mapping_of(v);
-        if (!cache_put(v) && (s = mp__os.release(m.base, m.total)) != MP_OK) return s;
-        mp__registry_free(slot, v->ref.slot);
+        if (!cache_put(v) && (s = mp__os.release(m.base, m.total)) != MP_OK) {
+            return settle(v, &h, s);
+        }
+        drop(v, &h);
     }
     consume(v);
-    return MP_OK;
-}
-
-/* Registers v, whose slot is old (NULL if it has none), in a fresh slot
- * with access prot, after changing the access of its committed pages to
- * prot; old is freed, so that every earlier copy of v is stale. Sets *ref to
- * the fresh slot. On failure nothing has changed. */
-static mp_status reregister(const mp__vec *v, mp__slot *old, unsigned prot, mp__ref *ref) {
-    uint32_t index;
-    mp__slot *slot = mp__registry_alloc(&index);
-    if (slot == NULL) return MP_ENOMEM;
-    if (v->committed != 0) {
-        mp_status s = mp__os.protect(v->data, v->committed, prot);
-        if (s != MP_OK) {
-            mp__registry_unalloc(slot, index);
-            return s;
-        }
-    }
-    mapping m = mapping_of(v);
-    uint32_t old_index = v->ref.slot;
-    publish(slot, index, &m, prot, ref);
-    if (old != NULL) mp__registry_free(old, old_index);
     return MP_OK;
 }
 
 mp_status mp__vec_freeze(mp__vec *v, mp__vec *out) {
-    mp__slot *slot;
-    mp_status s = check(v, &slot);
+    held h;
+    mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (out == NULL) return mp__fail(MP_EINVAL);
-    mp__ref ref;
-    if ((s = reregister(v, slot, MP__PROT_READ, &ref)) != MP_OK) return s;
-    *out = *v;
-    out->ref = ref;
+    if (out == NULL) return settle(v, &h, mp__fail(MP_EINVAL));
+    mp__vec frozen = *v;
+    if (h.slot == NULL) {
+        /* Nothing reserved: a frozen vector owns a slot all the same, so
+         * that its copies are checked by every call. */
+        uint32_t index;
+        mp__slot *slot = mp__registry_alloc(&index);
+        if (slot == NULL) return MP_ENOMEM;
+        publish(&frozen, slot, index, MP__PROT_READ);
+    } else {
+        if (v->committed != 0 &&
+            (s = mp__os.protect(v->data, v->committed, MP__PROT_READ)) != MP_OK) {
+            return settle(v, &h, s);
+        }
+        renew(&frozen, &h, MP__PROT_READ);
+    }
+    *out = frozen;
     consume(v);
     return MP_OK;
-}
-
-/* Returns f's slot if f is a live frozen vector, else NULL. */
-static mp__slot *frozen_slot(const mp__vec *f) {
-    return f != NULL ? lookup(&f->ref, MP__PROT_READ) : NULL;
 }
 
 /* Whether f is a live frozen vector; safe from any thread, since the slot's
  * generation and access are read consistently. */
 static bool frozen_live(const mp__vec *f) {
     mp__slot_view view;
-    return f != NULL && mp__registry_view(&f->ref, &view) && view.prot == MP__PROT_READ;
+    return f != NULL && mp__registry_read(&f->ref, &view) && view.prot == MP__PROT_READ;
 }
 
 size_t mp__vec_frozen_len(const mp__vec *f) {
@@ -622,34 +689,51 @@ const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size) {
     return frozen_live(f) && i < f->len ? f->data + i * size : NULL;
 }
 
-mp_status mp__vec_frozen_free(mp__vec *f) {
+/* Holds the slot of the frozen vector f; a frozen vector always owns one. */
+static mp_status hold_frozen(const mp__vec *f, held *h) {
     if (f == NULL) return mp__fail(MP_EINVAL);
-    mp__slot *slot = frozen_slot(f);
-    if (slot == NULL) return mp__fail(MP_ESTALE);
+    if (!has_ref(f)) return mp__fail(MP_ESTALE);
+    return hold(f, MP__PROT_READ, h);
+}
+
+/* Ends a hold on the frozen vector f that changed nothing. */
+static mp_status unhold_frozen(const mp__vec *f, held *h, mp_status s) {
+    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
+    mp__slot_restore(h->slot, &f->ref);
+    return s;
+}
+
+mp_status mp__vec_frozen_free(mp__vec *f) {
+    held h;
+    mp_status s = hold_frozen(f, &h);
+    if (s != MP_OK) return s;
     mapping m = mapping_of(f);
-    if (m.total != 0) {
-        mp_status s = mp__os.release(m.base, m.total);
-        if (s != MP_OK) return s;
+    if (m.total != 0 && (s = mp__os.release(m.base, m.total)) != MP_OK) {
+        return unhold_frozen(f, &h, s);
     }
-    mp__registry_free(slot, f->ref.slot);
+    drop(f, &h);
     consume(f);
     return MP_OK;
 }
 
 mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
     if (f == NULL || out == NULL) return mp__fail(MP_EINVAL);
-    mp__slot *slot = frozen_slot(f);
-    if (slot == NULL) return mp__fail(MP_ESTALE);
-    mp__ref ref = {0, 0};
+    held h;
+    mp_status s = hold_frozen(f, &h);
+    if (s != MP_OK) return s;
+    mp__vec thawed = *f;
     if (f->reserved == 0) {
         /* Nothing reserved: the vector goes back to owning no slot. */
-        mp__registry_free(slot, f->ref.slot);
+        drop(f, &h);
+        thawed.slot_gen = NULL;
+        thawed.ref.slot = thawed.ref.gen = 0;
     } else {
-        mp_status s = reregister(f, slot, RW, &ref);
-        if (s != MP_OK) return s;
+        if (f->committed != 0 && (s = mp__os.protect(f->data, f->committed, RW)) != MP_OK) {
+            return unhold_frozen(f, &h, s);
+        }
+        renew(&thawed, &h, RW);
     }
-    *out = *f;
-    out->ref = ref;
+    *out = thawed;
     consume(f);
     return MP_OK;
 }

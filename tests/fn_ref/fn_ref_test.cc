@@ -288,10 +288,10 @@ TEST(FnRef, StaleAtTheEndOfTheGenerations) {
     ASSERT_EQ(mp_pages_rw_new(1, &rw), MP_OK);
     const Code code = mp_test::AddCode();
     std::memcpy(mp_pages_rw_data_mut(&rw), code.data(), code.size());
-    set_generation(&rw.ref_, UINT32_MAX - 2);
+    set_generation(&rw.ref_, kLastLive - 4);
     mp_pages_rx rx;
     ASSERT_EQ(mp_pages_rw_into_rx(&rw, &rx), MP_OK);
-    ASSERT_EQ(rx.ref_.gen, UINT32_MAX);
+    ASSERT_EQ(rx.ref_.gen, kLastLive);
     add_fn last;
     ASSERT_EQ(add_fn_from(&rx, 0, &last), MP_OK);
     int64_t sum = 0;
@@ -306,7 +306,7 @@ TEST(FnRef, StaleAtTheEndOfTheGenerations) {
     EXPECT_EQ(add_fn_call(&last, 1, 1, &sum), MP_ESTALE);
 
     // And on free at the limit.
-    set_generation(&back.ref_, UINT32_MAX);
+    set_generation(&back.ref_, kLastLive);
     add_fn at_limit;
     ASSERT_EQ(add_fn_from(&back, 0, &at_limit), MP_OK);
     ASSERT_TRUE(add_fn_valid(&at_limit));

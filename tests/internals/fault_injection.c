@@ -32,9 +32,9 @@ static void print_injected(void) {
 #define FAIL_IF_HIT(name)                                                                          \
     if (hit(#name)) return mp__fail_os(fault_status, fault_os_error)
 
-static mp_status reserve(size_t size, unsigned flags, void **out) {
+static mp_status reserve(size_t size, size_t align_at, unsigned flags, void **out) {
     FAIL_IF_HIT(reserve);
-    mp_status s = mp__os_native.reserve(size, flags, out);
+    mp_status s = mp__os_native.reserve(size, align_at, flags, out);
     if (s == MP_OK) reservations++;
     return s;
 }
@@ -51,9 +51,9 @@ static mp_status commit(void *addr, size_t size, unsigned prot) {
     return mp__os_native.commit(addr, size, prot);
 }
 
-static mp_status decommit(void *addr, size_t size) {
+static mp_status decommit(void *addr, size_t size, unsigned flags) {
     FAIL_IF_HIT(decommit);
-    return mp__os_native.decommit(addr, size);
+    return mp__os_native.decommit(addr, size, flags);
 }
 
 static mp_status protect(void *addr, size_t size, unsigned prot) {

@@ -16,14 +16,14 @@ TEST(Generation, TransitionAtTheLimitMovesToAFreshSlot) {
     mp_pages_rw rw;
     ASSERT_EQ(mp_pages_rw_new(1, &rw), MP_OK);
     std::memset(mp_pages_rw_data_mut(&rw), 0x5a, mp_pages_rw_len(&rw));
-    set_generation(&rw.ref_, UINT32_MAX - 2);
+    set_generation(&rw.ref_, kLastLive - 4);
     const mp_pages_rw before = rw;
 
     // The last generation this slot can take.
     mp_pages_r r;
     ASSERT_EQ(mp_pages_rw_into_r(&rw, &r), MP_OK);
     EXPECT_EQ(r.ref_.slot, before.ref_.slot);
-    EXPECT_EQ(r.ref_.gen, UINT32_MAX);
+    EXPECT_EQ(r.ref_.gen, kLastLive);
     EXPECT_EQ(mp_pages_rw_len(&before), 0u);
 
     // One more transition cannot stay in the slot.
@@ -50,7 +50,7 @@ TEST(Generation, TransitionAtTheLimitMovesToAFreshSlot) {
 TEST(Generation, FreeAtTheLimitRetiresTheSlot) {
     mp_pages_rw rw;
     ASSERT_EQ(mp_pages_rw_new(1, &rw), MP_OK);
-    set_generation(&rw.ref_, UINT32_MAX);
+    set_generation(&rw.ref_, kLastLive);
     mp_pages_rw copy = rw;
     ASSERT_EQ(mp_pages_rw_free(&rw), MP_OK);
     EXPECT_EQ(mp_pages_rw_free(&copy), MP_ESTALE);

@@ -4,8 +4,8 @@
 #include "runtime/registry.h"
 
 void set_generation(mp__ref *ref, uint32_t gen) {
-    mp__slot *slot = mp__registry_lookup(ref);
-    if (slot == NULL) return;
+    mp__slot *slot = mp__registry_slot(ref->slot);
+    if (slot == NULL || atomic_load(&slot->gen) != ref->gen) return;
     atomic_store(&slot->gen, gen);
     ref->gen = gen;
 }

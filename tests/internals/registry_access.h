@@ -14,8 +14,12 @@
 extern "C" {
 #endif
 
-/* Moves the live slot of *ref to generation gen (odd) and updates *ref, as if
- * that many transitions had happened. */
+/* The last generation a slot can be live at (registry.h: live generations
+ * are 4k + 1). */
+#define kLastLive (UINT32_MAX - 2)
+
+/* Moves the live slot of *ref to generation gen (a live one, 4k + 1) and
+ * updates *ref, as if that many transitions had happened. */
 void set_generation(mp__ref *ref, uint32_t gen);
 
 #ifdef __cplusplus

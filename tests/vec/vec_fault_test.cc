@@ -357,7 +357,7 @@ TYPED_TEST(VecFaultTest, FreezeAndThaw) {
 }
 
 /* A reserve that always fails, as in a process out of address space. */
-mp_status NoAddressSpace(size_t, unsigned, void **) {
+mp_status NoAddressSpace(size_t, size_t, unsigned, void **) {
     return MP_ENOMEM;
 }
 

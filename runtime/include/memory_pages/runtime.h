@@ -171,8 +171,8 @@ static inline bool mp__fn_ref_live(const mp__fn_ref *f) {
  * Every generated vector type V and its frozen form V_frozen hold one
  * mp__vec as their only member; the generated functions pass it with
  * sizeof(T), the element size, which is never 0. The generated header reads
- * data, len and cap directly on its fast paths (push, pop, at); everything
- * else goes through the functions below. */
+ * data, len and cap directly on its fast paths (push, pop, at), after
+ * mp__vec_live; everything else goes through the functions below. */
 typedef struct mp__vec {
     unsigned char *data; /* first element; NULL while nothing is reserved */
     size_t len;          /* elements in use */
@@ -180,10 +180,14 @@ typedef struct mp__vec {
     size_t committed;    /* accessible bytes from data on, whole commit units */
     size_t reserved;     /* bytes of address space from data on, guard excluded */
     size_t keep;         /* committed bytes that clear leaves in place */
-    mp__ref ref;         /* registry slot of the reservation; all zero while there is none */
-    mp_huge huge;        /* the huge-page option the vector was made with */
-    uint32_t guard;      /* nonzero: a no-access guard follows the reservation (not a
-                          * bool, so that the struct has no padding bytes) */
+    /* The generation counter of ref's registry slot (NULL while there is no
+     * slot): slots never move, so the fast paths check liveness with one
+     * load of it (mp__vec_live). */
+    const uint32_t *slot_gen;
+    mp__ref ref;    /* registry slot of the reservation; all zero while there is none */
+    mp_huge huge;   /* the huge-page option the vector was made with */
+    uint32_t guard; /* nonzero: a no-access guard follows the reservation (not a
+                     * bool, so that the struct has no padding bytes) */
 } mp__vec;
 
 /* Makes *v an empty vector with the default options, which owns nothing.
@@ -193,10 +197,33 @@ typedef struct mp__vec {
 static inline void mp__vec_init_empty(mp__vec *v) {
     v->data = NULL;
     v->len = v->cap = v->committed = v->reserved = v->keep = 0;
+    v->slot_gen = NULL;
     v->ref.slot = 0;
     v->ref.gen = 0;
     v->huge = MP_HUGE_NO;
     v->guard = 0;
+}
+
+/* Whether v may be used as it is: it owns nothing and was never consumed,
+ * or its slot is still at the generation v holds. Any call through another
+ * copy that changed the vector's memory (grew, gave back, moved, froze,
+ * thawed or freed it) moved the generation on. One relaxed load: it is the
+ * check of the thread that uses v, which made any change through v itself
+ * (API section 7); a false answer while another call holds the slot is
+ * settled by mp__vec_wait_live. */
+static inline bool mp__vec_live(const mp__vec *v) {
+    return v->slot_gen != NULL ? __atomic_load_n(v->slot_gen, __ATOMIC_RELAXED) == v->ref.gen
+                               : v->ref.gen == 0;
+}
+
+/* The slow side of mp__vec_live: waits while a call on a copy of v holds
+ * its slot, then answers whether v is live. */
+bool mp__vec_wait_live(const mp__vec *v);
+
+/* Whether v is a live vector: the check of every generated function that
+ * reads the vector without calling the runtime. */
+static inline bool mp__vec_ok(const mp__vec *v) {
+    return mp__vec_live(v) || mp__vec_wait_live(v);
 }
 
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);

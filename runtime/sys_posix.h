@@ -1,0 +1,47 @@
+/*
+ * The raw system calls of os_posix.c, in one table, so that the fault
+ * injection tests can make each call site fail with the errno of their
+ * choice and so reach every branch of the platform file (os.h says when the
+ * table is writable). Only os_posix.c calls through it.
+ *
+ * Each entry has the signature and the error convention of the POSIX or
+ * Linux call it names (-1 or MAP_FAILED with errno set); mremap and
+ * membarrier take fixed arguments instead of C varargs.
+ */
+#ifndef MEMORY_PAGES_RUNTIME_SYS_POSIX_H
+#define MEMORY_PAGES_RUNTIME_SYS_POSIX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/os.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mp__sys_api {
+    void *(*mmap)(void *addr, size_t size, int prot, int flags, int fd, off_t offset);
+    int (*munmap)(void *addr, size_t size);
+    int (*mprotect)(void *addr, size_t size, int prot);
+    int (*madvise)(void *addr, size_t size, int advice);
+    void *(*mremap)(void *from, size_t old_size, size_t new_size, int flags, void *to);
+    int (*mlock)(const void *addr, size_t size);
+    int (*membarrier)(int cmd, unsigned flags);
+    int (*sched_yield)(void);
+    long (*sysconf)(int name);
+    int (*open)(const char *path, int flags);
+    ssize_t (*read)(int fd, void *buf, size_t size);
+    int (*close)(int fd);
+} mp__sys_api;
+
+extern MP__HOOKABLE mp__sys_api mp__sys;
+
+/* The real calls, for tests that wrap them. */
+extern const mp__sys_api mp__sys_native;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMORY_PAGES_RUNTIME_SYS_POSIX_H */
