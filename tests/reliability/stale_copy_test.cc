@@ -69,10 +69,12 @@ template <class Ops> class StaleCopyTest : public ::testing::Test {
     }
 
     // What a live vector (or frozen vector) looked like, to check that calls
-    // on a stale copy did not change it.
+    // on a stale copy did not change it: its length, address, and the bytes
+    // of its whole capacity (a stale push writes just past the length).
     struct Snapshot {
         std::function<size_t()> len;
         std::function<const Elem *()> data;
+        std::function<size_t()> span; // elements whose bytes are compared
         size_t len0 = 0;
         const Elem *data0 = nullptr;
         std::vector<uint8_t> bytes;
@@ -81,13 +83,15 @@ template <class Ops> class StaleCopyTest : public ::testing::Test {
             len0 = len();
             data0 = data();
             bytes.assign(reinterpret_cast<const uint8_t *>(data0),
-                         reinterpret_cast<const uint8_t *>(data0) + len0 * sizeof(Elem));
+                         reinterpret_cast<const uint8_t *>(data0) + span() * sizeof(Elem));
         }
         void Check(const std::string &after) const {
             ASSERT_EQ(len(), len0) << after << ": the live vector's length changed";
             ASSERT_EQ(data(), data0) << after << ": the live vector moved";
+            ASSERT_EQ(span() * sizeof(Elem), bytes.size())
+                << after << ": the live vector's capacity changed";
             EXPECT_EQ(std::memcmp(data(), bytes.data(), bytes.size()), 0)
-                << after << ": the live vector's elements changed";
+                << after << ": the live vector's elements (or bytes up to its capacity) changed";
         }
     };
 
@@ -95,6 +99,7 @@ template <class Ops> class StaleCopyTest : public ::testing::Test {
         Snapshot s;
         s.len = [live] { return Ops::Len(live); };
         s.data = [live] { return Ops::Data(live); };
+        s.span = [live] { return Ops::Capacity(live); };
         s.Take();
         return s;
     }
@@ -103,6 +108,7 @@ template <class Ops> class StaleCopyTest : public ::testing::Test {
         Snapshot s;
         s.len = [live] { return Ops::FrozenLen(live); };
         s.data = [live] { return Ops::FrozenData(live); };
+        s.span = s.len;
         s.Take();
         return s;
     }
@@ -209,7 +215,8 @@ TYPED_TEST(StaleVectorCopy, NeverWritesAnotherVector) {
     const void *a_data = Ops::Data(&a);
     ASSERT_EQ(Ops::Free(&a), MP_OK);
     ASSERT_EQ(Ops::New(&c), MP_OK);
-    this->Fill(&c, 3, 40);
+    // Longer than b, so that b's push and pop land on c's elements.
+    this->Fill(&c, 6, 40);
     // The defect needs c in a's reservation, which the cache of freed
     // reservations gives it; without that the test would prove nothing.
     ASSERT_EQ(static_cast<const void *>(Ops::Data(&c)), a_data)
@@ -248,6 +255,8 @@ TYPED_TEST(StaleVectorCopy, CopyBeforeFreezeAndThawNeverWritesTheThawedVector) {
     ASSERT_EQ(Ops::Thaw(&f, &thawed), MP_OK);
     ASSERT_EQ(static_cast<const void *>(Ops::Data(&thawed)), b.raw_.data)
         << "the thaw moved the elements; the sequence needs them in place";
+    // Longer than b, so that b's push and pop land on its elements.
+    this->Fill(&thawed, 3, 60);
     const auto live = this->Of(&thawed);
     this->ExpectStale(b, {&live}, "a copy made before freeze + thaw");
     this->ExpectStaleFrozen(f_copy, {&live}, "a copy of the frozen vector made before thaw");
