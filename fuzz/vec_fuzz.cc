@@ -5,6 +5,16 @@
 // sequences too: a call that fails must leave the vector exactly as the
 // model says it was.
 //
+// Stale copies (issue 11): the run keeps a copy of the vector from before
+// every call that changed its memory (grew, gave pages back, moved, froze,
+// thawed, freed it) and of the frozen vector from before a thaw or free, and
+// after every later operation calls every function on them: the model says
+// each returns MP_ESTALE, NULL or 0, leaves the copy and its out-parameters
+// alone, and leaves the live vector as the model has it. A copy from before
+// a call that did not change the memory stays live (its length is checked).
+// After the final free a new vector is made, which may take the freed
+// reservation from the cache, and the stale copies must not reach it either.
+//
 // Two element types: 3 bytes, which does not divide the page, and 4100
 // bytes, larger than a page. Built and run by fuzz/run.sh.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -14,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "fuzz_vecs.h"
@@ -45,10 +56,15 @@ VEC_OPS(fz_wide, wide4100, 48)
 
 // Executions and injected faults of this process, printed at exit.
 unsigned long executions, operations, faults_fired;
+// Copies that went stale, and the checks of every function on one.
+unsigned long stale_copies, stale_checks, stale_frozen_checks;
 
 void PrintCounts() {
     std::printf("vec_fuzz: %lu inputs, %lu operations, %lu OS faults injected\n", executions,
                 operations, faults_fired);
+    std::printf("vec_fuzz: %lu stale copies kept, %lu checks of every function on a stale "
+                "copy, %lu on a stale frozen copy\n",
+                stale_copies, stale_checks, stale_frozen_checks);
 }
 
 template <class Elem> Elem MakeElem(uint8_t seed) {
@@ -64,7 +80,11 @@ template <class Elem> bool Same(const Elem &a, const Elem &b) {
 // One run: a vector, its model, and the input that drives them.
 template <class Ops> class Run {
     using Vec = typename Ops::Vec;
+    using Frozen = typename Ops::Frozen;
     using Elem = typename Ops::Elem;
+
+    // How many stale copies of each kind a run keeps (the newest).
+    static constexpr size_t kKeep = 4;
 
   public:
     explicit Run(FuzzedDataProvider *in) : in_(in) {}
@@ -76,10 +96,24 @@ template <class Ops> class Run {
             operations++;
         }
         if (live_) {
+            const Vec before_free = v_;
             CHECK(Ops::Free(&v_) == MP_OK, "free");
             CHECK(Ops::Free(&v_) == MP_ESTALE, "second free");
             CHECK(Ops::Len(&v_) == 0, "len after free");
+            if (Ops::Data(&before_free) != nullptr) KeepStale(before_free);
         }
+        // A new vector, which may take the reservation just freed from the
+        // cache: no stale copy may reach it.
+        Vec next;
+        CHECK(Ops::New(&next) == MP_OK, "the next vector");
+        for (int i = 0; i < 3; i++)
+            CHECK(Ops::Push(&next, MakeElem<Elem>(0xE0 + i)) == MP_OK, "push");
+        std::vector<Elem> next_model(Ops::Data(&next), Ops::Data(&next) + 3);
+        for (const Vec &stale : stale_)
+            CheckStale(stale, &next, next_model);
+        for (const Frozen &stale : stale_frozen_)
+            CheckStaleFrozen(stale, &next, next_model);
+        CHECK(Ops::Free(&next) == MP_OK, "free the next vector");
     }
 
   private:
@@ -106,14 +140,107 @@ template <class Ops> class Run {
 
     // Checks the vector against the model.
     void Expect(const char *after) {
-        CHECK(Ops::Len(&v_) == model_.size(), "%s: len %zu, model %zu", after, Ops::Len(&v_),
-              model_.size());
-        CHECK(Ops::Capacity(&v_) >= model_.size(), "%s: capacity below len", after);
-        if (!model_.empty()) {
-            CHECK(std::memcmp(Ops::Data(&v_), model_.data(), model_.size() * sizeof(Elem)) == 0,
+        ExpectVec(&v_, model_, after);
+    }
+
+    static void ExpectVec(const Vec *v, const std::vector<Elem> &model, const char *after) {
+        CHECK(Ops::Len(v) == model.size(), "%s: len %zu, model %zu", after, Ops::Len(v),
+              model.size());
+        CHECK(Ops::Capacity(v) >= model.size(), "%s: capacity below len", after);
+        if (!model.empty()) {
+            CHECK(std::memcmp(Ops::Data(v), model.data(), model.size() * sizeof(Elem)) == 0,
                   "%s: elements differ from the model", after);
         }
-        CHECK(Ops::At(&v_, model_.size()) == nullptr, "%s: at(len) is not NULL", after);
+        CHECK(Ops::At(v, model.size()) == nullptr, "%s: at(len) is not NULL", after);
+    }
+
+    // Keeps a copy that the model says is stale, in place of the oldest.
+    void KeepStale(const Vec &copy) {
+        stale_copies++;
+        if (stale_.size() == kKeep) stale_.erase(stale_.begin());
+        stale_.push_back(copy);
+    }
+
+    void KeepStaleFrozen(const Frozen &copy) {
+        stale_copies++;
+        if (stale_frozen_.size() == kKeep) stale_frozen_.erase(stale_frozen_.begin());
+        stale_frozen_.push_back(copy);
+    }
+
+    // Calls every function of the vector on copies of the stale vector
+    // `stale`: each returns MP_ESTALE, NULL or 0 and touches nothing, and the
+    // live vector `live` (NULL if there is none) still matches `model`.
+    static void CheckStale(const Vec &stale, const Vec *live, const std::vector<Elem> &model) {
+        stale_checks++;
+        const Elem x = MakeElem<Elem>(0x5A);
+        const Elem sentinel = MakeElem<Elem>(0xA5);
+        const size_t n = stale.raw_.len;
+        Vec s = stale;
+        Elem out = sentinel;
+        Frozen f;
+        std::memset(static_cast<void *>(&f), 0xA5, sizeof f);
+        const Frozen f_sentinel = f;
+        CHECK(Ops::Len(&s) == 0 && Ops::Capacity(&s) == 0, "stale copy: len or capacity");
+        CHECK(Ops::Data(&s) == nullptr && Ops::DataMut(&s) == nullptr, "stale copy: data");
+        CHECK(Ops::At(&s, 0) == nullptr && Ops::AtMut(&s, 0) == nullptr, "stale copy: at");
+        CHECK(Ops::Push(&s, x) == MP_ESTALE, "stale copy: push");
+        CHECK(Ops::Pop(&s, &out) == MP_ESTALE, "stale copy: pop");
+        CHECK(Ops::Insert(&s, 0, x) == MP_ESTALE, "stale copy: insert");
+        CHECK(Ops::Remove(&s, 0, &out) == MP_ESTALE, "stale copy: remove");
+        CHECK(Ops::SwapRemove(&s, 0, &out) == MP_ESTALE, "stale copy: swap_remove");
+        CHECK(Ops::Extend(&s, &x, 1) == MP_ESTALE, "stale copy: extend");
+        CHECK(Ops::Resize(&s, n + 1, x) == MP_ESTALE, "stale copy: resize up");
+        CHECK(Ops::Resize(&s, 0, x) == MP_ESTALE, "stale copy: resize down");
+        CHECK(Ops::Truncate(&s, 0) == MP_ESTALE, "stale copy: truncate");
+        CHECK(Ops::Clear(&s) == MP_ESTALE, "stale copy: clear");
+        CHECK(Ops::Reserve(&s, 1) == MP_ESTALE, "stale copy: reserve");
+        CHECK(Ops::ShrinkToFit(&s) == MP_ESTALE, "stale copy: shrink_to_fit");
+        CHECK(Ops::Freeze(&s, &f) == MP_ESTALE, "stale copy: freeze");
+        CHECK(Ops::Free(&s) == MP_ESTALE, "stale copy: free");
+        CHECK(Same(out, sentinel), "stale copy: a removal gave an element out");
+        CHECK(std::memcmp(&f, &f_sentinel, sizeof f) == 0, "stale copy: freeze wrote its out");
+        CHECK(std::memcmp(&s, &stale, sizeof s) == 0, "stale copy: a call changed the copy");
+        if (live != nullptr) ExpectVec(live, model, "calls on a stale copy");
+    }
+
+    // The same for every function of a stale frozen vector.
+    static void CheckStaleFrozen(const Frozen &stale, const Vec *live,
+                                 const std::vector<Elem> &model) {
+        stale_frozen_checks++;
+        Frozen s = stale;
+        Vec out;
+        std::memset(static_cast<void *>(&out), 0xA5, sizeof out);
+        const Vec out_sentinel = out;
+        CHECK(Ops::FrozenLen(&s) == 0, "stale frozen copy: frozen_len");
+        CHECK(Ops::FrozenData(&s) == nullptr, "stale frozen copy: frozen_data");
+        CHECK(Ops::FrozenAt(&s, 0) == nullptr, "stale frozen copy: frozen_at");
+        CHECK(Ops::FrozenFree(&s) == MP_ESTALE, "stale frozen copy: frozen_free");
+        CHECK(Ops::Thaw(&s, &out) == MP_ESTALE, "stale frozen copy: thaw");
+        CHECK(std::memcmp(&out, &out_sentinel, sizeof out) == 0, "stale frozen copy: thaw's out");
+        CHECK(std::memcmp(&s, &stale, sizeof s) == 0, "stale frozen copy: a call changed it");
+        if (live != nullptr) ExpectVec(live, model, "calls on a stale frozen copy");
+    }
+
+    // After an operation: the copy from before it is stale if the call
+    // changed the vector's memory, and live (with its old length) if not;
+    // then every stale copy kept so far gets every call.
+    void CheckCopies(const Vec &pre, size_t len_before, bool changed) {
+        // A copy of a vector that owned nothing is an independent empty
+        // vector, neither stale nor sharing anything.
+        if (pre.raw_.data != nullptr) {
+            if (changed) {
+                KeepStale(pre);
+            } else {
+                Vec copy = pre;
+                CHECK(Ops::Len(&copy) == len_before,
+                      "a copy went stale though the vector's memory did not change");
+            }
+        }
+        const Vec *live = live_ ? &v_ : nullptr;
+        for (const Vec &stale : stale_)
+            CheckStale(stale, live, model_);
+        for (const Frozen &stale : stale_frozen_)
+            CheckStaleFrozen(stale, live, model_);
     }
 
     // Whether growth to n elements must keep the elements in place.
@@ -140,6 +267,8 @@ template <class Ops> class Run {
                                  : 0;
         const std::vector<Elem> before = model_;
         const Elem *data_before = Ops::Data(&v_);
+        const size_t cap_before = Ops::Capacity(&v_);
+        const Vec pre = v_; // a copy, stale if this call changes the memory
         const uint8_t seed = in_->ConsumeIntegral<uint8_t>();
         const Elem x = MakeElem<Elem>(seed);
         std::vector<Elem> after = model_;
@@ -270,6 +399,7 @@ template <class Ops> class Run {
         if (want != MP_OK) {
             CHECK(s == want, "op %d: %s, expected %s", op, mp_status_str(s), mp_status_str(want));
             Expect("a refused call");
+            CheckCopies(pre, before.size(), false);
             return;
         }
         if (s != MP_OK) {
@@ -281,9 +411,18 @@ template <class Ops> class Run {
             CHECK(Ops::Data(&v_) == data_before, "op %d: a failed call moved the elements", op);
             model_ = before;
             Expect("a failed call");
+            CheckCopies(pre, before.size(), false);
             return;
         }
-        if (!live_) return;
+        // Freeze (with thaw or free) always consumes; any other call
+        // renews the vector exactly when it changed its memory: moved it, or
+        // committed more or less (capacity is committed bytes / size).
+        const bool changed =
+            op == 12 || Ops::Data(&v_) != data_before || Ops::Capacity(&v_) != cap_before;
+        if (!live_) {
+            CheckCopies(pre, before.size(), changed);
+            return;
+        }
         model_ = after;
         if (want_out != nullptr) CHECK(Same(out, *want_out), "op %d: the removed element", op);
         if (stays) {
@@ -291,6 +430,7 @@ template <class Ops> class Run {
                   op);
         }
         Expect("a call");
+        CheckCopies(pre, before.size(), changed);
     }
 
     // Freezes the vector, checks the frozen form and the stale copy, and
@@ -302,12 +442,9 @@ template <class Ops> class Run {
         if (s != MP_OK) return s;
         CHECK(Ops::Len(&v_) == 0 && Ops::Push(&v_, MakeElem<Elem>(1)) == MP_ESTALE,
               "the frozen vector is not consumed");
-        // A copy made before freezing is stale for every call that is not a
-        // fast path (the fast paths of push, at and data do not look).
-        if (Ops::Data(&copy) != nullptr) {
-            Vec stale = copy;
-            CHECK(Ops::Reserve(&stale, 0) == MP_ESTALE, "a copy of the frozen vector is not stale");
-        }
+        // A copy made before freezing is stale for every call, the inline
+        // fast paths included (push on it once wrote to the read-only pages).
+        if (copy.raw_.data != nullptr) CheckStale(copy, nullptr, model_);
         CHECK(Ops::FrozenLen(&f) == model_.size(), "frozen len");
         if (!model_.empty()) {
             CHECK(std::memcmp(Ops::FrozenData(&f), model_.data(), model_.size() * sizeof(Elem)) ==
@@ -327,6 +464,7 @@ template <class Ops> class Run {
                 Disarm();
             }
             CHECK(Ops::FrozenLen(&frozen_copy) == 0, "a copy of a freed frozen vector");
+            KeepStaleFrozen(frozen_copy);
             live_ = false;
             return MP_OK;
         }
@@ -339,6 +477,7 @@ template <class Ops> class Run {
             Disarm();
         }
         CHECK(Ops::FrozenLen(&frozen_copy) == 0, "a copy of a thawed frozen vector is not stale");
+        KeepStaleFrozen(frozen_copy);
         return MP_OK;
     }
 
@@ -348,6 +487,8 @@ template <class Ops> class Run {
 
     FuzzedDataProvider *in_;
     Vec v_{};
+    std::vector<Vec> stale_;
+    std::vector<Frozen> stale_frozen_;
     std::vector<Elem> model_;
     size_t max_capacity_ = 0;
     bool live_ = false;
