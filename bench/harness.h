@@ -42,14 +42,14 @@ typedef struct mpb_opts {
 
 /* Reads the command line of a benchmark program called name:
  *     [--tiny] [--rounds N] [--tsv FILE] [--only W[,W...]]
- * --only runs only the workloads named (by their numbers in issue 5), for
- * profiling one of them. The environment variable MP_BENCH_TINY=1 also asks for tiny sizes.
- * Returns 0 on success, or the exit status the program should return (2
- * for a bad command line, after printing its usage to stderr). Prints a
- * header line naming the program, the mode and the page facts. */
+ * --only runs only the workloads named (by their numbers in
+ * docs/benchmarks.md), for profiling one of them. The environment variable MP_BENCH_TINY=1 also
+ * asks for tiny sizes. Returns 0 on success, or the exit status the program should return (2 for a
+ * bad command line, after printing its usage to stderr). Prints a header line naming the program,
+ * the mode and the page facts. */
 int mpb_init(int argc, char **argv, const char *name, mpb_opts *opts);
 
-/* Whether workload (its number, "1" to "7") was asked for. */
+/* Whether workload (its number, "1" to "8") was asked for. */
 bool mpb_selected(const mpb_opts *opts, const char *workload);
 
 /* Closes the results file and returns the program's exit status: 0, or 1
