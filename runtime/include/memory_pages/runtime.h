@@ -204,26 +204,43 @@ static inline void mp__vec_init_empty(mp__vec *v) {
     v->guard = 0;
 }
 
-/* Whether v may be used as it is: it owns nothing and was never consumed,
- * or its slot is still at the generation v holds. Any call through another
- * copy that changed the vector's memory (grew, gave back, moved, froze,
- * thawed or freed it) moved the generation on. One relaxed load: it is the
- * check of the thread that uses v, which made any change through v itself
- * (API section 7); a false answer while another call holds the slot is
- * settled by mp__vec_wait_live. */
-static inline bool mp__vec_live(const mp__vec *v) {
-    return v->slot_gen != NULL ? __atomic_load_n(v->slot_gen, __ATOMIC_RELAXED) == v->ref.gen
-                               : v->ref.gen == 0;
+/* Whether v, which owns a registry slot (its len or cap is not 0), may be
+ * used as it is: its slot is still at the generation v holds. Any call
+ * through another copy that changed the vector's memory (grew, gave back,
+ * moved, froze, thawed or freed it) moved the generation on. One relaxed
+ * load and a compare, the check of every inline fast path: it is the check
+ * of the thread that uses v, which made any change through v itself (API
+ * section 7); a false answer while another call holds the slot is settled
+ * by mp__vec_wait_live. */
+static inline bool mp__vec_owned_live(const mp__vec *v) {
+    return __atomic_load_n(v->slot_gen, __ATOMIC_RELAXED) == v->ref.gen;
 }
 
-/* The slow side of mp__vec_live: waits while a call on a copy of v holds
- * its slot, then answers whether v is live. */
+/* Whether v may be used as it is: as mp__vec_owned_live, and a vector that
+ * owns no slot is live unless it was consumed. */
+static inline bool mp__vec_live(const mp__vec *v) {
+    return v->slot_gen != NULL ? mp__vec_owned_live(v) : v->ref.gen == 0;
+}
+
+/* The slow side of the checks: waits while a call on a copy of v holds its
+ * slot, then answers whether v is live. */
 bool mp__vec_wait_live(const mp__vec *v);
 
-/* Whether v is a live vector: the check of every generated function that
- * reads the vector without calling the runtime. */
+/* The checks with their slow side, for the generated functions that read
+ * the vector without calling the runtime. The slow side gets a copy, so
+ * that the vector's own address never escapes into an out-of-line call and
+ * the compiler can keep a local vector in registers across a loop of pushes
+ * (docs/benchmarks.md, workload 8). */
 static inline bool mp__vec_ok(const mp__vec *v) {
-    return mp__vec_live(v) || mp__vec_wait_live(v);
+    if (mp__vec_live(v)) return true;
+    mp__vec w = *v;
+    return mp__vec_wait_live(&w);
+}
+
+static inline bool mp__vec_owned_ok(const mp__vec *v) {
+    if (mp__vec_owned_live(v)) return true;
+    mp__vec w = *v;
+    return mp__vec_wait_live(&w);
 }
 
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
