@@ -33,7 +33,7 @@ import sys
 
 COMBOS = ("default", "exec", "rwx")
 
-# Every reason a GTEST_SKIP of tests/ gives (grep -rn GTEST_SKIP tests/), in
+# Every reason a GTEST_SKIP gives (grep -rn GTEST_SKIP tests examples), in
 # classes: the regular expression that matches the reason, and the
 # combinations of a native run (x86-64 Linux, no valgrind, no sanitizer, no
 # emulator) in which that reason can be true. A skip in a native run whose
@@ -49,16 +49,18 @@ SKIP_REASONS = [
     # mincore, the RSS in /proc/self/status, and VmFlags for mlock and
     # madvise advice ("lo", "dd", "hg"; transparent huge pages present and
     # turned on is checked by its own skips first).
-    (r"not linux|only linux has|no /proc/self/(maps|smaps)|does not report which pages are"
+    (r"not linux|only linux has|windows does not have|no /proc/self/(maps|smaps)|does not report which pages are"
      r" resident|cannot tell what is mapped|no way to read this process's rss|does not show"
      r" (in /proc/self/smaps )?here", ()),
-    # tests/fn_ref/test_code.h has code for x86-64.
-    (r"no test code for this architecture", ()),
+    # tests/fn_ref/test_code.h has code for x86-64, and examples/jit a code
+    # generator.
+    (r"no (test code|code generator) for this architecture", ()),
     # The build decides: only the default build lacks executable pages, only
     # rwx allows every access, and rwx pages exist in rwx alone.
     (r"no executable pages in this build", ("default",)),
     (r"no rwx pages in this build", ("default", "exec")),
     (r"this build allows every access", ("rwx",)),
+    (r"a build with deny_xw=false may have W\+X pages", ("rwx",)),
     # The templates do not generate the _raw of shared/API.md section 4 yet;
     # tests/fn_ref/fn_ref_args_test.cc checks _call and says it could not
     # check _raw. Drop this class when the templates have _raw.
