@@ -311,14 +311,20 @@ TYPED_TEST(OptsTest, LockKeepsThePagesInRam) {
     mp_pages_opts opts = {};
     opts.lock = true;
     auto p = Sentinel<typename S::Handle>();
+    // Locking is limited by RLIMIT_MEMLOCK and privileges. The probe locks 2
+    // pages of its own first: only when the OS refuses that may this test
+    // skip, and then the library must refuse cleanly, with the same error.
+    const int lock_error = mp_test::LockProbeError(2);
     const mp_status s = S::NewOpts(2 * Page(), &opts, &p);
-    if (s != MP_OK) {
-        // Locking is limited by RLIMIT_MEMLOCK and privileges: a refusal must
-        // be a clean one.
+    if (lock_error != 0) {
+        ASSERT_TRUE(mp_test::IsLockLimitError(lock_error))
+            << "locking 2 scratch pages failed with " << mp_test::LockErrorText(lock_error);
         EXPECT_TRUE(s == MP_ENOMEM || s == MP_EACCES) << mp_status_str(s);
+        EXPECT_EQ(mp_os_error(), lock_error);
         EXPECT_TRUE(IsSentinel(p));
-        GTEST_SKIP() << "this process may not lock 2 pages: " << mp_status_str(s);
+        GTEST_SKIP() << "this process may not lock 2 pages: " << mp_test::LockErrorText(lock_error);
     }
+    ASSERT_EQ(s, MP_OK) << "the OS lets this process lock 2 pages";
     if (!mp_test::LockIsVisible()) {
         EXPECT_EQ(S::Free(&p), MP_OK);
         GTEST_SKIP() << "mlock does not show in /proc/self/smaps here (not Linux, or "
@@ -402,12 +408,19 @@ TYPED_TEST(GuardTransitionTest, EveryOptionAtOnceSurvivesTheTransition) {
     opts.populate = true;
     opts.lock = true;
     opts.no_dump = HaveNoDump();
+    // Only the lock may be refused (RLIMIT_MEMLOCK, privileges): the probe
+    // locks 3 pages alone first, and only its refusal lets this test skip.
+    // Otherwise every option must work.
+    const int lock_error = mp_test::LockProbeError(3);
     typename From::Handle from;
     const mp_status s = From::NewOpts(3 * Page(), &opts, &from);
-    if (s == MP_ENOMEM || s == MP_EACCES) {
-        GTEST_SKIP() << "this process may not lock 3 pages: " << mp_status_str(s);
+    if (lock_error != 0) {
+        ASSERT_TRUE(mp_test::IsLockLimitError(lock_error))
+            << "locking 3 scratch pages failed with " << mp_test::LockErrorText(lock_error);
+        EXPECT_TRUE(s == MP_ENOMEM || s == MP_EACCES) << mp_status_str(s);
+        GTEST_SKIP() << "this process may not lock 3 pages: " << mp_test::LockErrorText(lock_error);
     }
-    ASSERT_EQ(s, MP_OK);
+    ASSERT_EQ(s, MP_OK) << mp_status_str(s);
     typename To::Handle to;
     ASSERT_EQ(TypeParam::Into(&from, &to), MP_OK);
     const void *data = To::Address(&to);

@@ -19,13 +19,15 @@ size_t Page() {
 }
 
 /* What the owner thread last published about its current pages: copies of
- * its handles in each state, and the address and length the pages have. */
+ * its handles in each state, the address and length the pages have, and
+ * the round that made them. */
 struct Published {
     mp_pages_rw rw;
     mp_pages_r r;
     mp_pages_none none;
     const uint8_t *data;
     size_t len;
+    int round;
 };
 
 // One thread makes pages, publishes copies of their handles, and moves the
@@ -33,11 +35,22 @@ struct Published {
 // _len and _data of the published copies, outside any lock, while that
 // happens. Every answer must be the live value (the pages' own length and
 // address) or the stale one (0 and NULL); never another page set's values.
+//
+// So that the test cannot pass without checking anything (the owner could
+// finish before the checker first runs), the owner waits, every
+// kSyncEvery-th round, until the checker has checked the copies of that
+// round while its rw pages are live: at least kRounds / kSyncEvery checks
+// run, and each of them finds the rw copy live.
 TEST(ThreadsTest, CopiesAreCheckedSafelyWhileAnotherThreadTransitionsAndFrees) {
     const int kRounds = 3000;
+    const int kSyncEvery = 100;
+    const int kSyncedRounds = kRounds / kSyncEvery;
     std::mutex mu;
     Published pub = {};
     std::atomic<bool> done{false};
+    std::atomic<bool> checker_stopped{false};
+    std::atomic<int> checked_round{-1};
+    std::atomic<long> checks{0};
     std::atomic<long> live_answers{0};
 
     // The owner's rounds are a function of their own, so that a failed
@@ -48,7 +61,11 @@ TEST(ThreadsTest, CopiesAreCheckedSafelyWhileAnotherThreadTransitionsAndFrees) {
             ASSERT_EQ(mp_pages_rw_new(static_cast<size_t>(i % 4 + 1) * Page(), &rw), MP_OK);
             {
                 std::lock_guard<std::mutex> lock(mu);
-                pub = Published{rw, {}, {}, mp_pages_rw_data(&rw), mp_pages_rw_len(&rw)};
+                pub = Published{rw, {}, {}, mp_pages_rw_data(&rw), mp_pages_rw_len(&rw), i};
+            }
+            if (i % kSyncEvery == 0) {
+                while (checked_round.load() < i && !checker_stopped.load())
+                    std::this_thread::yield();
             }
             mp_pages_r r;
             ASSERT_EQ(mp_pages_rw_into_r(&rw, &r), MP_OK);
@@ -70,7 +87,9 @@ TEST(ThreadsTest, CopiesAreCheckedSafelyWhileAnotherThreadTransitionsAndFrees) {
         done = true;
     });
 
-    std::thread checker([&] {
+    // The checker's loop is a function of its own for the same reason; when
+    // it returns, the owner stops waiting for it.
+    auto check = [&] {
         while (!done) {
             Published seen;
             {
@@ -91,13 +110,23 @@ TEST(ThreadsTest, CopiesAreCheckedSafelyWhileAnotherThreadTransitionsAndFrees) {
                     << static_cast<const void *>(data) << " for pages at "
                     << static_cast<const void *>(seen.data);
             }
+            checks++;
+            checked_round = seen.round;
         }
+    };
+    std::thread checker([&] {
+        check();
+        checker_stopped = true;
     });
 
     owner.join();
     checker.join();
-    // How often the checker caught pages alive depends on scheduling, so it
-    // is reported, not asserted.
+    // How often the checker caught pages alive beyond the synchronized
+    // rounds depends on scheduling; the synchronized rounds alone give the
+    // least counts.
+    EXPECT_GE(checks.load(), kSyncedRounds) << "the checker ran too few times";
+    EXPECT_GE(live_answers.load(), kSyncedRounds) << "the checker never saw live pages";
+    RecordProperty("checks", static_cast<int>(checks.load()));
     RecordProperty("live_answers", static_cast<int>(live_answers.load()));
 }
 

@@ -83,6 +83,8 @@ VALGRIND=(/usr/bin/valgrind --quiet --error-exitcode=99 --leak-check=full
 passed=0
 failed=0
 failures=()
+query_errors=$(mktemp)
+trap 'rm -f "$query_errors"' EXIT
 
 # Runs one `bazel test` and records it as passed or failed under a name.
 run() {
@@ -117,10 +119,26 @@ for step in "${steps[@]}"; do
         if $full; then
             run "tsan [rwx]" --config=tsan --config=rwx --platform_suffix=-tsan-rwx -- //...
         else
-            mapfile -t thread_tests < <(bazel "${startup[@]}" query \
-                'attr(name, "threads", tests(//...))' 2>/dev/null)
-            run "tsan [rwx] ${thread_tests[*]}" --config=tsan --config=rwx \
-                --platform_suffix=-tsan-rwx -- "${thread_tests[@]}"
+            # A failed query, or one that finds nothing, would leave a run of
+            # no targets, which Bazel passes: either is a failure of its own.
+            thread_tests=()
+            query_status=0
+            query_out=$(bazel "${startup[@]}" query \
+                'attr(name, "threads", tests(//...))' 2>"$query_errors") || query_status=$?
+            if [[ -n "$query_out" ]]; then
+                mapfile -t thread_tests <<<"$query_out"
+            fi
+            if [[ $query_status -ne 0 || ${#thread_tests[@]} -eq 0 ]]; then
+                echo "=== sanitize: tsan: the query for the thread tests" \
+                    "exited with $query_status and found ${#thread_tests[@]} targets:" >&2
+                cat "$query_errors" >&2
+                failed=$((failed + 1))
+                failures+=("tsan (no thread tests found)")
+            else
+                echo "=== sanitize: tsan: ${#thread_tests[@]} thread tests: ${thread_tests[*]}"
+                run "tsan [rwx] ${thread_tests[*]}" --config=tsan --config=rwx \
+                    --platform_suffix=-tsan-rwx -- "${thread_tests[@]}"
+            fi
         fi
         ;;
     valgrind)

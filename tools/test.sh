@@ -4,12 +4,17 @@
 # combinations, then the outside-workspace test (tests/outside/run.sh).
 #
 # After each combination it prints what the reliability tests counted
-# (faults injected, bad inputs tried, ...), from their logs. The last line it
-# prints is "N passed, N failed": N counts test targets over
-# the three combinations (a target that fails to build counts as failed), plus
+# (faults injected, bad inputs tried, ...), from their logs, and how many
+# GoogleTest skips (GTEST_SKIP) the run had, each with its reason. The last
+# line it prints is "N passed, N failed": N counts test targets over the
+# three combinations (a target that fails to build counts as failed), plus
 # one for the outside-workspace test. A build failure outside any test target
-# counts as one failure of its combination. The exit status is 0 only when
-# nothing failed and at least one test ran.
+# counts as one failure of its combination. So does each target that
+# tools/expected_tests.txt lists for a combination but did not run there
+# (Bazel skipped it as incompatible), each test target the list lacks, and,
+# in a native x86-64 run, each skip whose reason cannot be true there
+# (tools/test_results.py has the classes of reasons). The exit status is 0
+# only when nothing failed and at least one test ran.
 #
 # Usage: tools/test.sh [extra bazel test options...]
 #   The extra options go to every `bazel test` run.
@@ -36,74 +41,35 @@ trap 'rm -rf "$work"' EXIT
 combos=(default exec rwx)
 declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
 
+# Whether this is a native run: x86-64 Linux, with no extra option that runs
+# the tests under something (valgrind, an emulator) or builds them with a
+# sanitizer or for another platform. In a native run, a GTEST_SKIP whose
+# reason cannot hold natively fails the run (tools/test_results.py).
+native=native
+if [[ "$(uname -s) $(uname -m)" != "Linux x86_64" ]]; then
+    native="not native: $(uname -s) $(uname -m)"
+fi
+for option in "$@"; do
+    case "$option" in
+    --run_under* | --config=asan | --config=ubsan | --config=tsan | --config=mingw | \
+        --config=aarch64 | --config=i686 | --config=cross | --platforms*)
+        native="not native: $option"
+        ;;
+    esac
+done
+if [[ $native == native ]]; then
+    echo "=== a native run: GTEST_SKIP reasons are checked (tools/test_results.py)"
+else
+    echo "=== $native: GTEST_SKIP reasons are not checked"
+fi
+
 # Prints "<passed> <failed>" for one `bazel test` run, from its Build Event
-# Protocol file ($1), combination ($2) and exit status ($3); lists every test
-# that did not pass on stderr, every skipped one in the file $4, and the
-# count lines of the test logs in the file $5. A test
-# passes when its summary says PASSED or FLAKY; a test target with no summary
-# failed to build or did not run, unless Bazel skipped it as incompatible with
-# the build (a fn_ref test without allow_exec, say), which is not counted.
+# Protocol file ($1), combination ($2) and exit status ($3); lists every
+# problem on stderr, every target skipped as incompatible in the file $4, and
+# the count lines and GoogleTest skips of the test logs in the file $5. What
+# counts as passed and failed: tools/test_results.py.
 count_results() {
-    python3 - "$@" <<'EOF'
-import json
-import re
-import sys
-
-bep_path, combo, exit_code, skipped_path, counts_path = sys.argv[1:6]
-exit_code = int(exit_code)
-tests, summaries, skipped, logs = set(), {}, set(), []
-with open(bep_path) as bep:
-    for line in bep:
-        event = json.loads(line)
-        event_id = event["id"]
-        if "testResult" in event_id:
-            for output in event.get("testResult", {}).get("testActionOutput", []):
-                if output.get("name") == "test.log" and output.get("uri", "").startswith("file://"):
-                    logs.append((event_id["testResult"]["label"], output["uri"][len("file://"):]))
-        if "targetConfigured" in event_id:
-            kind = event.get("configured", {}).get("targetKind", "")
-            if kind.endswith("_test rule"):
-                tests.add(event_id["targetConfigured"]["label"])
-        elif "targetCompleted" in event_id:
-            if event.get("aborted", {}).get("reason") == "SKIPPED":
-                skipped.add(event_id["targetCompleted"]["label"])
-        elif "testSummary" in event_id:
-            label = event_id["testSummary"]["label"]
-            summaries[label] = event["testSummary"].get("overallStatus", "NO_STATUS")
-
-passed = failed = 0
-with open(skipped_path, "a") as skipped_file:
-    for label in sorted(tests):
-        status = summaries.get(label)
-        if status in ("PASSED", "FLAKY"):
-            passed += 1
-        elif status is None and label in skipped:
-            print(f"  [{combo}] {label}", file=skipped_file)
-        else:
-            failed += 1
-            print(f"  [{combo}] {label}: {status or 'FAILED TO BUILD / DID NOT RUN'}",
-                  file=sys.stderr)
-if exit_code != 0 and failed == 0:
-    # Bazel failed, but no test target shows it: a non-test target failed to
-    # build, a BUILD file failed to load, or no test target exists (exit 4).
-    failed += 1
-    print(f"  [{combo}] bazel test //... exited with {exit_code} outside any test", file=sys.stderr)
-# The counts the reliability tests print (issue 7): faults injected, bad
-# inputs tried, mappings and out-of-memory refusals, thread rounds, generator
-# inputs.
-count_line = re.compile(
-    r"^\[ (faults|sweep) +\] .* in total$|^\[ (budget|oom|threads) +\] |^gen_fuzz: ")
-with open(counts_path, "w") as counts:
-    for label, path in sorted(logs):
-        try:
-            with open(path, errors="replace") as log:
-                for text in log:
-                    if count_line.match(text):
-                        print(f"  {label}: {text.rstrip()}", file=counts)
-        except OSError:
-            pass  # a test that did not run has no log; its failure is counted above
-print(passed, failed)
-EOF
+    python3 tools/test_results.py "$@" tools/expected_tests.txt "$native"
 }
 
 total_passed=0
@@ -127,7 +93,7 @@ for combo in "${combos[@]}"; do
     fi
     read -r passed failed <<<"$counts"
     if [[ -s "$work/counts_$combo" ]]; then
-        echo "=== [$combo] what the reliability tests counted"
+        echo "=== [$combo] what the reliability tests counted, and the GoogleTest skips"
         cat "$work/counts_$combo"
     fi
     echo "=== [$combo] $passed passed, $failed failed ($((SECONDS - start)) s)"

@@ -47,6 +47,16 @@ struct Board {
     std::atomic<int> count{0};
 };
 
+// The meeting of the threads in round 0. Each publishes its first entry,
+// waits until every other thread has published one, checks the others'
+// first entries, and waits until every thread has checked before it frees
+// anything. So every thread checks the others' copies at least once while
+// they are live, whatever the scheduling, and the live count has a floor.
+struct Meeting {
+    std::atomic<int> checked{0};
+    std::atomic<bool> failed{false}; // a thread gave up: nobody waits for it
+};
+
 // What the threads did, summed at the end.
 struct Counts {
     long page_sets = 0, transitions = 0, vectors = 0, freezes = 0, calls = 0;
@@ -80,7 +90,8 @@ void CheckOther(const Published &e, Counts *c) {
 }
 
 // One round of one thread. Returns false after a failed step.
-bool Round(int thread, int round, Board *mine, Board *boards, std::mt19937 *rng, Counts *c) {
+bool Round(int thread, int round, Board *mine, Board *boards, Meeting *meeting, std::mt19937 *rng,
+           Counts *c) {
     const size_t page = mp_page_size();
     Published &out = mine->entries[round];
 
@@ -155,6 +166,16 @@ bool Round(int thread, int round, Board *mine, Board *boards, std::mt19937 *rng,
 #endif
     mine->count.store(round + 1, std::memory_order_release);
 
+    // In round 0, wait until every other thread has published its first
+    // entry (or one has given up).
+    if (round == 0) {
+        for (int other = 0; other < kThreads; other++) {
+            while (boards[other].count.load(std::memory_order_acquire) == 0 &&
+                   !meeting->failed.load())
+                std::this_thread::yield();
+        }
+    }
+
     // Copies of the others' work, which they keep changing.
     for (int other = 0; other < kThreads; other++) {
         if (other == thread) continue;
@@ -162,6 +183,12 @@ bool Round(int thread, int round, Board *mine, Board *boards, std::mt19937 *rng,
         if (published == 0) continue;
         CheckOther(boards[other].entries[(*rng)() % published], c);
         CheckOther(boards[other].entries[published - 1], c);
+    }
+    // In round 0, nobody frees its first entry before everyone has checked.
+    if (round == 0) {
+        meeting->checked++;
+        while (meeting->checked.load() < kThreads && !meeting->failed.load())
+            std::this_thread::yield();
     }
 
     // Clean up: half the frozen vectors are thawed first.
@@ -179,12 +206,16 @@ bool Round(int thread, int round, Board *mine, Board *boards, std::mt19937 *rng,
 TEST(ThreadsStress, PagesVectorsAndReferencesFromSeveralThreadsAtOnce) {
     std::vector<Board> boards(kThreads);
     std::vector<Counts> counts(kThreads);
+    Meeting meeting;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; t++) {
         threads.emplace_back([&, t] {
             std::mt19937 rng(static_cast<unsigned>(t + 1));
             for (int round = 0; round < kRounds; round++) {
-                if (!Round(t, round, &boards[t], boards.data(), &rng, &counts[t])) return;
+                if (!Round(t, round, &boards[t], boards.data(), &meeting, &rng, &counts[t])) {
+                    meeting.failed = true;
+                    return;
+                }
             }
         });
     }
@@ -198,10 +229,28 @@ TEST(ThreadsStress, PagesVectorsAndReferencesFromSeveralThreadsAtOnce) {
     std::printf("[ threads  ] %d threads x %d rounds: %ld page sets, %ld transitions, %ld "
                 "vectors frozen, %ld calls through references\n",
                 kThreads, kRounds, total.page_sets, total.transitions, total.freezes, total.calls);
-    // Whether a copy was caught live depends on scheduling: reported only.
     std::printf("[ threads  ] %ld checks of other threads' copies: %ld found live, %ld "
                 "stale\n",
                 total.checks, total.seen_live, total.seen_stale);
+    if (HasFailure()) return; // the counts below hold only for complete runs
+    // Every round of every thread checks two entries of each other thread
+    // (every other thread has published from round 0 on).
+    const long pairs = long{kThreads} * (kThreads - 1);
+    EXPECT_EQ(total.checks, 2 * pairs * kRounds);
+    // The round-0 checks saw the others' first frozen vectors before anyone
+    // freed them: live.
+    EXPECT_GE(total.seen_live, 2 * pairs);
+
+    // Now that every thread has freed everything, every published copy is
+    // stale.
+    Counts after;
+    for (const Board &b : boards) {
+        for (const Published &e : b.entries)
+            CheckOther(e, &after);
+    }
+    EXPECT_EQ(after.checks, long{kThreads} * kRounds);
+    EXPECT_EQ(after.seen_live, 0) << "copies of freed handles answered as live";
+    EXPECT_EQ(after.seen_stale, after.checks);
 }
 
 } // namespace

@@ -4,10 +4,14 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
@@ -195,6 +199,52 @@ bool LockIsVisible() {
     });
 #else
     return false;
+#endif
+}
+
+int LockProbeError(size_t pages) {
+#ifdef _WIN32
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    const size_t size = pages * info.dwPageSize;
+    void *p = VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (p == nullptr) return static_cast<int>(GetLastError());
+    int err = 0;
+    if (VirtualLock(p, size)) {
+        VirtualUnlock(p, size);
+    } else {
+        err = static_cast<int>(GetLastError());
+    }
+    VirtualFree(p, 0, MEM_RELEASE);
+    return err;
+#else
+    const size_t size = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return errno;
+    int err = 0;
+    if (mlock(p, size) == 0) {
+        munlock(p, size);
+    } else {
+        err = errno;
+    }
+    munmap(p, size);
+    return err;
+#endif
+}
+
+bool IsLockLimitError(int err) {
+#ifdef _WIN32
+    return err == ERROR_WORKING_SET_QUOTA;
+#else
+    return err == ENOMEM || err == EAGAIN || err == EPERM;
+#endif
+}
+
+std::string LockErrorText(int err) {
+#ifdef _WIN32
+    return "Windows error " + std::to_string(err);
+#else
+    return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")";
 #endif
 }
 

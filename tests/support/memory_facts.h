@@ -63,6 +63,22 @@ bool HugePageHintIsVisible(); /* MADV_HUGEPAGE shows as VmFlags "hg" */
 bool PopulateIsVisible();     /* populating makes pages resident */
 bool LockIsVisible();         /* mlock shows as VmFlags "lo" (AddressSanitizer ignores it) */
 
+/* Locks pages pages of scratch memory of its own with the system call the
+ * library uses for the lock option (mlock; VirtualLock on Windows), unlocks
+ * and unmaps them, and returns 0 when the lock succeeded, else the OS error
+ * code (errno; GetLastError() on Windows). Tests that use the lock option
+ * call it first, so that they skip only when the OS refuses locking itself,
+ * not on any failure of a call that has other options too. */
+int LockProbeError(size_t pages);
+
+/* Whether err, from LockProbeError, is how the OS refuses a lock over the
+ * process's limit (RLIMIT_MEMLOCK: ENOMEM, EAGAIN) or without the privilege
+ * (EPERM); ERROR_WORKING_SET_QUOTA on Windows. */
+bool IsLockLimitError(int err);
+
+/* The text of an error code of LockProbeError, for skip messages. */
+std::string LockErrorText(int err);
+
 } // namespace mp_test
 
 #endif /* MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H */
