@@ -7,8 +7,8 @@
 #             with the default features and rwx     feature combinations
 #   ubsan     the same with --config=ubsan          all three combinations
 #   tsan      every test whose name contains        //... (rwx)
-#             "threads", with rwx (every state,
-#             function references)
+#             "threads" or "race", with rwx (every
+#             state, function references)
 #   valgrind  every cc_test of the default           default and rwx
 #             combination under memcheck
 #
@@ -124,7 +124,7 @@ for step in "${steps[@]}"; do
             thread_tests=()
             query_status=0
             query_out=$(bazel "${startup[@]}" query \
-                'attr(name, "threads", tests(//...))' 2>"$query_errors") || query_status=$?
+                'attr(name, "threads|race", tests(//...))' 2>"$query_errors") || query_status=$?
             if [[ -n "$query_out" ]]; then
                 mapfile -t thread_tests <<<"$query_out"
             fi
