@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the test suite of memory_pages for the cross targets: Windows x86-64
 # (mingw-w64, run under wine), Linux aarch64 (run under qemu-aarch64-static)
-# and Linux i686 (gcc -m32, run natively). It first installs, with apt-get,
+# and Linux i686 (gcc -m32; run natively where the kernel executes 32-bit x86
+# programs, else under qemu-i386-static: toolchains/run_i686.sh decides, and
+# this script prints which). It first installs, with apt-get,
 # whatever the chosen targets need and is missing (tools/setup.sh does the
 # same for the host build). toolchains/BUILD holds the toolchains,
 # docs/platforms.md says what runs where.
@@ -51,17 +53,21 @@ tools/setup.sh
 # Debian packages per target. Recommended packages are left out: wine's
 # alone pull in hundreds of megabytes of fonts and desktop libraries.
 # gcc-12-multilib, not gcc-multilib: the latter removes the aarch64 cross
-# compilers.
+# compilers. i686 needs qemu-user-static on kernels whose IA-32 emulation is
+# off; it is installed everywhere, so that the target runs the same wherever
+# the tests end up.
 declare -A packages=(
     [mingw]="gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix wine wine64"
     [aarch64]="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static"
-    [i686]="gcc-12-multilib g++-12-multilib"
+    [i686]="gcc-12-multilib g++-12-multilib qemu-user-static"
 )
 missing=()
 for target in "${targets[@]}"; do
     for package in ${packages[$target]}; do
         status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
-        if [[ "$status" != "installed" ]]; then missing+=("$package"); fi
+        if [[ "$status" != "installed" && " ${missing[*]} " != *" $package "* ]]; then
+            missing+=("$package")
+        fi
     done
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -100,6 +106,30 @@ for target in "${targets[@]}"; do
         WINEPREFIX="$wine_prefix" wineserver -p </dev/null >/dev/null 2>&1 &
         trap stop_wineserver EXIT
         echo "=== wine: ready ($((SECONDS - start)) s)"
+    fi
+done
+
+# ---- i686: natively or under qemu-i386-static ---------------------------------
+
+# The wrapper that runs every i686 test (toolchains/run_i686.sh) tries a tiny
+# 32-bit program each time and runs the test natively when the kernel executes
+# it, under qemu-i386-static when the kernel refuses it (IA-32 emulation off).
+# The same probe here says which way this run goes; a probe that neither runs
+# nor is refused is an error.
+for target in "${targets[@]}"; do
+    if [[ "$target" == i686 ]]; then
+        if ! i686_mode=$(toolchains/run_i686.sh --probe); then
+            echo "cross_test: i686: cannot tell whether to run natively or under qemu-i386-static" >&2
+            exit 1
+        fi
+        case "$i686_mode" in
+        native) echo "=== i686: running natively (the host kernel executes 32-bit x86 binaries)" ;;
+        qemu) echo "=== i686: running under qemu-i386-static (host kernel does not execute 32-bit binaries)" ;;
+        *)
+            echo "cross_test: i686: the probe of toolchains/run_i686.sh printed '$i686_mode'" >&2
+            exit 1
+            ;;
+        esac
     fi
 done
 
