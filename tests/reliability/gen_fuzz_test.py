@@ -174,7 +174,8 @@ def entries_case(rng, subcommand, out):
 
 def states_case(rng, tmp):
     """A states command line with random features and output paths."""
-    args = [f for f in ("--allow-exec", "--deny-xw") if rng.random() < 0.5]
+    args = [f for f in ("--allow-exec", rng.choice(["--deny-xw", "--no-deny-xw"]))
+            if rng.random() < 0.5]
     pieces = ["--features", "--header"]
     for flag, name in (("--features", "features.h"), ("--header", "memory_pages.h")):
         if rng.random() < 0.05:
@@ -338,7 +339,8 @@ class GeneratorFuzz(unittest.TestCase):
         """Compiles some accepted headers; returns how many were compiled."""
         cc = self.compiler()
         compiled = 0
-        combos = [[], ["--allow-exec", "--deny-xw"], ["--allow-exec"]]
+        # The three feature combinations: default, exec, rwx.
+        combos = [[], ["--allow-exec"], ["--allow-exec", "--no-deny-xw"]]
         for combo_index, combo in enumerate(combos):
             inc = os.path.join(self.tmp, "states%d" % combo_index)
             status, err = run_in_process(
