@@ -18,6 +18,7 @@ stderr that names it, and exit status 2.
 
 import argparse
 import os
+import shlex
 import sys
 
 import jinja2
@@ -109,6 +110,15 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise GenError(message)
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse joins unrecognized arguments with spaces as they are, so an
+        # empty one names nothing and one with spaces reads as several: quote
+        # each as a shell would ('' for the empty one).
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: %s" % " ".join(shlex.quote(a) for a in extras))
+        return args
 
 
 def main(argv):

@@ -143,6 +143,13 @@ class BadCommandLines(unittest.TestCase):
     def test_stray_argument(self):
         self.check_error(["states", "--features", "f.h", "--header", "h.h", "extra"], "extra")
 
+    def test_stray_arguments_are_quoted(self):
+        # An empty stray argument, or one with a space, is still visible.
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", ""],
+                         "unrecognized arguments: ''")
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", "two words"],
+                         "unrecognized arguments: 'two words'")
+
     def test_unwritable_output(self):
         # The output is an existing folder, which cannot be opened as a file.
         self.check_error(["states", "--features", "{tmp}", "--header", "{tmp}/h.h"], "{tmp}")
