@@ -58,7 +58,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The headers of the default features, and the vector types of the target.
 gen="$work/gen"
-python3 gen/mpgen.py states --deny-xw \
+python3 gen/mpgen.py states \
     --features "$gen/memory_pages/features.h" --header "$gen/memory_pages/memory_pages.h"
 python3 gen/mpgen.py vec --out "$gen/fuzz_vecs.h" \
     --vector fz_odd=odd3 --vector fz_wide=wide4100 --include fuzz/elems.h

@@ -18,6 +18,7 @@ stderr that names it, and exit status 2.
 
 import argparse
 import os
+import shlex
 import sys
 
 import jinja2
@@ -60,8 +61,31 @@ def permission_states(allow_exec, deny_xw):
 
 def add_states_command(sub):
     p = sub.add_parser("states", help="the permission-state headers")
-    p.add_argument("--allow-exec", action="store_true", help="feature allow_exec")
-    p.add_argument("--deny-xw", action="store_true", help="feature deny_xw")
+    # The defaults are Bazel's (//:allow_exec off, //:deny_xw on), so that a
+    # command line that names no feature gets the secure build: no executable
+    # state, and never a page writable and executable at once.
+    p.add_argument(
+        "--allow-exec",
+        action="store_true",
+        help="feature allow_exec: executable states (mp_pages_rx) exist; off by default",
+    )
+    xw = p.add_mutually_exclusive_group()
+    xw.add_argument(
+        "--no-deny-xw",
+        dest="deny_xw",
+        action="store_false",
+        help="turn feature deny_xw off: with --allow-exec, mp_pages_rwx exists "
+        "(Bazel's --//:deny_xw=false)",
+    )
+    # --deny-xw changes nothing; it stays for command lines that spell the
+    # default out.
+    xw.add_argument(
+        "--deny-xw",
+        dest="deny_xw",
+        action="store_true",
+        help="feature deny_xw, on by default: no page is ever writable and executable",
+    )
+    p.set_defaults(deny_xw=True)
     p.add_argument("--features", required=True, help="output: memory_pages/features.h")
     p.add_argument("--header", required=True, help="output: memory_pages/memory_pages.h")
     p.set_defaults(run=run_states)
@@ -86,6 +110,15 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise GenError(message)
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse joins unrecognized arguments with spaces as they are, so an
+        # empty one names nothing and one with spaces reads as several: quote
+        # each as a shell would ('' for the empty one).
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: %s" % " ".join(shlex.quote(a) for a in extras))
+        return args
 
 
 def main(argv):

@@ -36,7 +36,7 @@ void nc_control(const mp_pages_rx *rx, add_fn *f) {
 
 /* nc-case: from_given_rw
  * nc-when: MP_HAVE_RX
- * nc-expect: of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rw \*'.* to parameter of type 'const mp_pages_rx \*'
+ * nc-expect: passing argument 1 of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rw \*'.* to parameter of type 'const mp_pages_rx \*'
  */
 #ifdef NC_CASE_from_given_rw
 void nc_case(mp_pages_rw *rw, add_fn *f) {
@@ -46,7 +46,7 @@ void nc_case(mp_pages_rw *rw, add_fn *f) {
 
 /* nc-case: from_given_r
  * nc-when: MP_HAVE_RX
- * nc-expect: of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_r \*'.* to parameter of type 'const mp_pages_rx \*'
+ * nc-expect: passing argument 1 of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_r \*'.* to parameter of type 'const mp_pages_rx \*'
  */
 #ifdef NC_CASE_from_given_r
 void nc_case(mp_pages_r *r, add_fn *f) {
@@ -56,7 +56,7 @@ void nc_case(mp_pages_r *r, add_fn *f) {
 
 /* nc-case: from_given_rwx
  * nc-when: MP_HAVE_RWX
- * nc-expect: of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rwx \*'.* to parameter of type 'const mp_pages_rx \*'
+ * nc-expect: passing argument 1 of 'add_fn_from' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rwx \*'.* to parameter of type 'const mp_pages_rx \*'
  */
 #ifdef NC_CASE_from_given_rwx
 void nc_case(mp_pages_rwx *rwx, add_fn *f) {
@@ -66,7 +66,7 @@ void nc_case(mp_pages_rwx *rwx, add_fn *f) {
 
 /* nc-case: from_rwx_given_rx
  * nc-when: MP_HAVE_RWX
- * nc-expect: of 'add_fn_from_rwx' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rx \*'.* to parameter of type 'const mp_pages_rwx \*'
+ * nc-expect: passing argument 1 of 'add_fn_from_rwx' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rx \*'.* to parameter of type 'const mp_pages_rwx \*'
  */
 #ifdef NC_CASE_from_rwx_given_rx
 void nc_case(mp_pages_rx *rx, add_fn *f) {
@@ -97,7 +97,7 @@ void nc_case(add_fn *f) {
 
 /* nc-case: call_with_wrong_result_type
  * nc-when: MP_HAVE_RX
- * nc-expect: of 'add_fn_call' from incompatible pointer type|incompatible pointer types passing 'int32_t \*'
+ * nc-expect: passing argument 4 of 'add_fn_call' from incompatible pointer type|incompatible pointer types passing 'int32_t \*'.* to parameter of type 'int64_t \*'
  */
 #ifdef NC_CASE_call_with_wrong_result_type
 void nc_case(const add_fn *f) {
@@ -108,7 +108,7 @@ void nc_case(const add_fn *f) {
 
 /* nc-case: call_without_result
  * nc-when: MP_HAVE_RX
- * nc-expect: too few arguments to function( call)?
+ * nc-expect: too few arguments to function 'add_fn_call'|too few arguments to function call, expected 4, have 3[\s\S]*'add_fn_call' declared here
  */
 #ifdef NC_CASE_call_without_result
 void nc_case(const add_fn *f) {
@@ -118,7 +118,7 @@ void nc_case(const add_fn *f) {
 
 /* nc-case: call_through_another_signature
  * nc-when: MP_HAVE_RX
- * nc-expect: of 'const_fn_call' from incompatible pointer type|incompatible pointer types passing 'const add_fn \*'
+ * nc-expect: passing argument 1 of 'const_fn_call' from incompatible pointer type|incompatible pointer types passing 'const add_fn \*'.* to parameter of type 'const const_fn \*'
  */
 #ifdef NC_CASE_call_through_another_signature
 void nc_case(const add_fn *f) {

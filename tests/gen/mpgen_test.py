@@ -28,9 +28,9 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MPGEN = os.path.join(ROOT, "gen", "mpgen.py")
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 
-# The default features (allow_exec off, deny_xw on), as mpgen.py flags, and
-# the files they make, relative to an include directory.
-DEFAULT_FLAGS = ["--deny-xw"]
+# The default features (allow_exec off, deny_xw on) are what mpgen.py writes
+# with no feature flag; the files it makes, relative to an include directory.
+DEFAULT_FLAGS = []
 OUTPUTS = ("memory_pages/features.h", "memory_pages/memory_pages.h")
 
 # Every feature combination: (allow_exec, deny_xw).
@@ -41,7 +41,20 @@ import gencore  # noqa: E402  (found through the path above)
 
 
 def flags_for(allow_exec, deny_xw):
-    return (["--allow-exec"] if allow_exec else []) + (["--deny-xw"] if deny_xw else [])
+    """The mpgen.py flags of a feature combination, each feature spelled out."""
+    return (["--allow-exec"] if allow_exec else []) + (
+        ["--deny-xw"] if deny_xw else ["--no-deny-xw"]
+    )
+
+
+def feature_macros(features_h):
+    """The MP_* feature macros that a features.h (bytes) defines, as strings."""
+    return dict(re.findall(r"^#define (MP_\w+) (\d)$", features_h.decode(), re.M))
+
+
+def state_types(header):
+    """The mp_pages_* state types that a memory_pages.h (bytes) defines."""
+    return re.findall(r"^typedef struct mp_pages_(\w+) \{", header.decode(), re.M)
 
 
 def run_mpgen(args, cwd=None, env=None):
@@ -130,9 +143,23 @@ class BadCommandLines(unittest.TestCase):
     def test_stray_argument(self):
         self.check_error(["states", "--features", "f.h", "--header", "h.h", "extra"], "extra")
 
+    def test_stray_arguments_are_quoted(self):
+        # An empty stray argument, or one with a space, is still visible.
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", ""],
+                         "unrecognized arguments: ''")
+        self.check_error(["states", "--features", "f.h", "--header", "h.h", "two words"],
+                         "unrecognized arguments: 'two words'")
+
     def test_unwritable_output(self):
         # The output is an existing folder, which cannot be opened as a file.
         self.check_error(["states", "--features", "{tmp}", "--header", "{tmp}/h.h"], "{tmp}")
+
+    def test_deny_xw_and_its_opposite_together(self):
+        self.check_error(
+            ["states", "--deny-xw", "--no-deny-xw", "--features", "f.h", "--header", "h.h"],
+            "--deny-xw",
+            "--no-deny-xw",
+        )
 
     def test_help_is_not_an_error(self):
         status, stdout, stderr = run_mpgen(["states", "--help"])
@@ -264,6 +291,60 @@ class StatesOutput(unittest.TestCase):
             self.assertIn("templates/" + template, first)
             self.assertIn("gen/mpgen.py", first)
             self.assertIn("Do not edit", first)
+
+
+class SecureDefaults(unittest.TestCase):
+    """The command line's defaults are Bazel's (//:allow_exec off, //:deny_xw
+    on): a command line that leaves a feature out gets the secure setting,
+    and only an explicit --no-deny-xw gives pages that are writable and
+    executable at once."""
+
+    def generate(self, flags):
+        with tempfile.TemporaryDirectory() as tmp:
+            got = generate_states(flags, tmp)
+        return feature_macros(got[OUTPUTS[0]]), state_types(got[OUTPUTS[1]]), got[OUTPUTS[1]]
+
+    def test_no_flag_gives_neither_exec_nor_rwx(self):
+        macros, states, header = self.generate([])
+        self.assertEqual(
+            macros,
+            {"MP_ALLOW_EXEC": "0", "MP_DENY_XW": "1", "MP_HAVE_RX": "0", "MP_HAVE_RWX": "0"},
+        )
+        self.assertEqual(states, ["none", "r", "rw"])
+        self.assertNotIn(b"mp_pages_rx", header)
+        self.assertNotIn(b"mp_pages_rwx", header)
+
+    def test_allow_exec_alone_keeps_deny_xw(self):
+        macros, states, header = self.generate(["--allow-exec"])
+        self.assertEqual(
+            macros,
+            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "1", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "0"},
+        )
+        self.assertEqual(states, ["none", "r", "rw", "rx"])
+        self.assertNotIn(b"mp_pages_rwx", header)
+
+    def test_no_deny_xw_is_the_only_way_to_rwx(self):
+        macros, states, header = self.generate(["--allow-exec", "--no-deny-xw"])
+        self.assertEqual(
+            macros,
+            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "0", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "1"},
+        )
+        self.assertEqual(states, ["none", "r", "rw", "rx", "rwx"])
+        self.assertIn(b"mp_pages_rwx_data_mut", header)
+
+    def test_deny_xw_spelled_out_changes_nothing(self):
+        # Command lines written when --deny-xw had to be given keep working
+        # and mean what they meant.
+        for base in ([], ["--allow-exec"]):
+            self.assertEqual(self.generate(base + ["--deny-xw"]), self.generate(base))
+
+    def test_no_deny_xw_without_allow_exec_gives_no_executable_state(self):
+        # As Bazel's deny_xw=false alone: it changes only the macro.
+        macros, states, _ = self.generate(["--no-deny-xw"])
+        self.assertEqual(macros["MP_DENY_XW"], "0")
+        self.assertEqual(macros["MP_HAVE_RX"], "0")
+        self.assertEqual(macros["MP_HAVE_RWX"], "0")
+        self.assertEqual(states, ["none", "r", "rw"])
 
 
 class BazelOutput(unittest.TestCase):

@@ -29,8 +29,13 @@ of memory_pages apply), with -fsyntax-only -std=c11
 -Werror=incompatible-pointer-types -Werror=implicit-function-declaration and
 the include paths of //:memory_pages and deps; the results are recorded.
 The test then passes only if the control compiled, at least one case
-applied, and every case that applied failed with its expected diagnostic. It
-lists the cases it ran and the ones that did not apply.
+applied, every case that applied failed with its expected diagnostic, and
+every case applies in at least one of the feature combinations the suite
+runs in (default, exec, rwx; nc_compile.py evaluates each nc-when with the
+feature macros of each, set after the file's includes), so that no case is
+silently never tested. Write nc-when in the feature macros of
+memory_pages/features.h. It lists the cases it ran and the ones that did
+not apply.
 """
 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "C_COMPILE_ACTION_NAME")

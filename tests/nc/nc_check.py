@@ -3,10 +3,12 @@
 
     nc_check.py RESULTS.json
 
-Passes (exit 0) when the control compiled, at least one case applied, and
-every case that applied failed to compile with output matching its
-nc-expect regex. Prints one line per case, saying whether it ran, and the
-compiler's output for everything that went wrong.
+Passes (exit 0) when the control compiled, at least one case applied, every
+case that applied failed to compile with output matching its nc-expect
+regex, and every case applies in at least one of the feature combinations
+the suite runs in (default, exec, rwx): a case whose nc-when holds in none
+of them would never be tested, in any run. Prints one line per case, saying
+whether it ran, and the compiler's output for everything that went wrong.
 """
 
 import json
@@ -40,6 +42,12 @@ def main(argv):
     ran = 0
     for case in results["cases"]:
         name = case["name"]
+        if not case["applies_in"]:
+            print("  %-40s FAILED: never runs (nc-when: %s)" % (name, case["when"]))
+            problems.append(
+                "case %s: its nc-when (%s) holds in none of the feature combinations "
+                "the suite runs in (%s), so no run ever tests it"
+                % (name, case["when"], ", ".join(results["combinations"])))
         if not case["applies"]:
             print("  %-40s not applicable here (nc-when: %s)" % (name, case["when"]))
             continue

@@ -4,7 +4,9 @@
     nc_compile.py --src FILE.c --out RESULTS.json --compiler CC -- FLAGS...
 
 Reads the cases from the comments of FILE.c (see nc.bzl), finds which of them
-apply by preprocessing their nc-when conditions after the file itself,
+apply by preprocessing their nc-when conditions after the file itself (and
+in which of the suite's feature combinations they would apply: a case that
+applies in none is never tested, and nc_check.py fails it),
 compiles the file once with no case selected (the control) and once per case
 that applies, with -DNC_CASE_<name>, and writes every compiler result to
 RESULTS.json for nc_check.py to judge. Compiler failures are results, not
@@ -78,8 +80,24 @@ def run(command):
     return p.returncode, p.stdout
 
 
+# The feature combinations the test suite runs in (tools/test.sh runs it in
+# each; shared/API.md section 3), with the value of each feature macro of
+# memory_pages/features.h in it. A case runs only in the combinations whose
+# macros make its nc-when hold, so one whose nc-when holds in none of these
+# is never tested anywhere; nc_check.py fails it.
+COMBINATIONS = (
+    ("default", {"MP_ALLOW_EXEC": 0, "MP_DENY_XW": 1, "MP_HAVE_RX": 0, "MP_HAVE_RWX": 0}),
+    ("exec", {"MP_ALLOW_EXEC": 1, "MP_DENY_XW": 1, "MP_HAVE_RX": 1, "MP_HAVE_RWX": 0}),
+    ("rwx", {"MP_ALLOW_EXEC": 1, "MP_DENY_XW": 0, "MP_HAVE_RX": 1, "MP_HAVE_RWX": 1}),
+)
+
+
 def applicable(compiler, flags, src, cases):
-    """Returns the names of the cases whose nc-when holds, or raises with the
+    """Evaluates each case's nc-when after the file's own includes: with the
+    feature macros of this build, and again with those of each combination
+    of COMBINATIONS (redefined after the includes, so other macros the file
+    defines keep their values). Returns (the names of the cases that apply
+    here, {case name: the combinations it applies in}), or raises with the
     preprocessor's output when the conditions cannot be evaluated."""
     with tempfile.TemporaryDirectory() as tmp:
         probe = os.path.join(tmp, "nc_probe.c")
@@ -87,12 +105,21 @@ def applicable(compiler, flags, src, cases):
             f.write('#include "%s"\n' % os.path.abspath(src))
             for c in cases:
                 f.write("#if %s\nnc_applies_%s\n#endif\n" % (c["when"] or "1", c["name"]))
+            for combo, macros in COMBINATIONS:
+                for macro, value in sorted(macros.items()):
+                    f.write("#undef %s\n#define %s %d\n" % (macro, macro, value))
+                for c in cases:
+                    f.write("#if %s\nnc_in_%s_applies_%s\n#endif\n"
+                            % (c["when"] or "1", combo, c["name"]))
         pre_flags = [x for x in flags if x != "-fsyntax-only"]
         status, output = run([compiler] + pre_flags + ["-E", "-P", probe])
     if status != 0:
         raise CaseError("the nc-when conditions do not preprocess:\n" + output)
     found = set(re.findall(r"\bnc_applies_([A-Za-z0-9_]+)\b", output))
-    return [c["name"] for c in cases if c["name"] in found]
+    combos = {c["name"]: [] for c in cases}
+    for combo, name in re.findall(r"\bnc_in_([a-z]+)_applies_([A-Za-z0-9_]+)\b", output):
+        combos[name].append(combo)
+    return [c["name"] for c in cases if c["name"] in found], combos
 
 
 def main(argv):
@@ -116,13 +143,14 @@ def main(argv):
             "control": {"status": status, "output": output},
             "cases": [],
         }
-        applies = applicable(args.compiler, args.flags, args.src, cases)
+        applies, combos = applicable(args.compiler, args.flags, args.src, cases)
+        results["combinations"] = [combo for combo, _ in COMBINATIONS]
     except (CaseError, OSError) as e:
         print("nc_compile.py: %s: %s" % (args.src, e), file=sys.stderr)
         return 1
 
     for c in cases:
-        entry = dict(c, applies=c["name"] in applies)
+        entry = dict(c, applies=c["name"] in applies, applies_in=combos[c["name"]])
         if entry["applies"]:
             entry["status"], entry["output"] = run(
                 [args.compiler] + args.flags + ["-DNC_CASE_" + c["name"], args.src])

@@ -88,7 +88,7 @@ void nc_case(mp_pages_r *r) {
 #endif
 
 /* nc-case: write_through_data_of_r
- * nc-expect: assignment of read-only location|read-only variable is not assignable
+ * nc-expect: assignment of read-only location '\*mp_pages_r_data\(|read-only variable is not assignable\n *mp_pages_r_data\(
  */
 #ifdef NC_CASE_write_through_data_of_r
 void nc_case(mp_pages_r *r) {
@@ -127,7 +127,7 @@ void nc_case(mp_pages_none *none) {
 #endif
 
 /* nc-case: r_passed_as_rw
- * nc-expect: of 'mp_pages_rw_free' from incompatible pointer type|incompatible pointer types passing 'mp_pages_r \*'.* to parameter of type 'mp_pages_rw \*'
+ * nc-expect: passing argument 1 of 'mp_pages_rw_free' from incompatible pointer type|incompatible pointer types passing 'mp_pages_r \*'.* to parameter of type 'mp_pages_rw \*'
  */
 #ifdef NC_CASE_r_passed_as_rw
 void nc_case(mp_pages_r *r) {
@@ -136,7 +136,7 @@ void nc_case(mp_pages_r *r) {
 #endif
 
 /* nc-case: wrong_target_state_of_into
- * nc-expect: of 'mp_pages_rw_into_r' from incompatible pointer type|incompatible pointer types passing 'mp_pages_none \*'.* to parameter of type 'mp_pages_r \*'
+ * nc-expect: passing argument 2 of 'mp_pages_rw_into_r' from incompatible pointer type|incompatible pointer types passing 'mp_pages_none \*'.* to parameter of type 'mp_pages_r \*'
  */
 #ifdef NC_CASE_wrong_target_state_of_into
 void nc_case(mp_pages_rw *rw, mp_pages_none *none) {

@@ -25,7 +25,7 @@ void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
 }
 
 /* nc-case: write_through_frozen_at
- * nc-expect: read-only location|read-only variable is not assignable
+ * nc-expect: assignment of read-only location '\*int_vec_frozen_at\(|read-only variable is not assignable\n *\*int_vec_frozen_at\(
  */
 #ifdef NC_CASE_write_through_frozen_at
 void nc_case(int_vec_frozen *f) {
@@ -34,7 +34,7 @@ void nc_case(int_vec_frozen *f) {
 #endif
 
 /* nc-case: write_through_frozen_data
- * nc-expect: read-only location|read-only variable is not assignable
+ * nc-expect: assignment of read-only location '\*int_vec_frozen_data\(|read-only variable is not assignable\n *int_vec_frozen_data\(
  */
 #ifdef NC_CASE_write_through_frozen_data
 void nc_case(int_vec_frozen *f) {
@@ -43,7 +43,7 @@ void nc_case(int_vec_frozen *f) {
 #endif
 
 /* nc-case: write_through_at
- * nc-expect: read-only location|read-only variable is not assignable
+ * nc-expect: assignment of read-only location '\*int_vec_at\(|read-only variable is not assignable\n *\*int_vec_at\(
  */
 #ifdef NC_CASE_write_through_at
 void nc_case(int_vec *v) {
@@ -70,7 +70,7 @@ void nc_case(int_vec_frozen *f) {
 #endif
 
 /* nc-case: frozen_where_vec_expected
- * nc-expect: incompatible pointer type
+ * nc-expect: passing argument 1 of 'int_vec_push' from incompatible pointer type|incompatible pointer types passing 'int_vec_frozen \*'.* to parameter of type 'int_vec \*'
  */
 #ifdef NC_CASE_frozen_where_vec_expected
 void nc_case(int_vec_frozen *f) {
@@ -79,7 +79,7 @@ void nc_case(int_vec_frozen *f) {
 #endif
 
 /* nc-case: vec_where_frozen_expected
- * nc-expect: incompatible pointer type
+ * nc-expect: passing argument 1 of 'int_vec_frozen_len' from incompatible pointer type|incompatible pointer types passing 'int_vec \*'.* to parameter of type 'const int_vec_frozen \*'
  */
 #ifdef NC_CASE_vec_where_frozen_expected
 void nc_case(int_vec *v) {
@@ -88,7 +88,7 @@ void nc_case(int_vec *v) {
 #endif
 
 /* nc-case: vector_of_another_type
- * nc-expect: incompatible pointer type
+ * nc-expect: passing argument 1 of 'u8_vec_push' from incompatible pointer type|incompatible pointer types passing 'int_vec \*'.* to parameter of type 'u8_vec \*'
  */
 #ifdef NC_CASE_vector_of_another_type
 void nc_case(int_vec *v) {
@@ -97,7 +97,7 @@ void nc_case(int_vec *v) {
 #endif
 
 /* nc-case: element_of_another_type
- * nc-expect: incompatible type
+ * nc-expect: incompatible type for argument 2 of 'int_vec_push'|passing 'struct not_an_int' to parameter of incompatible type 'int'
  */
 #ifdef NC_CASE_element_of_another_type
 struct not_an_int {
