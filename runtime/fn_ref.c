@@ -28,6 +28,7 @@
  */
 #include <stdatomic.h>
 
+#include "memory_pages/internal/fn_ref.h"
 #include "runtime/registry.h"
 #include "runtime/status.h"
 

@@ -32,6 +32,7 @@
 #ifndef MEMORY_PAGES_RUNTIME_OS_H
 #define MEMORY_PAGES_RUNTIME_OS_H
 
+#include "memory_pages/internal/pages.h"
 #include "memory_pages/runtime.h"
 
 #ifdef __cplusplus

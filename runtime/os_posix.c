@@ -227,8 +227,8 @@ static mp_status posix_protect(void *addr, size_t size, unsigned prot) {
  * at once, and the new ones read as zeros. On failure the old mapping is
  * left as it was. */
 static mp_status fresh_mapping(void *addr, size_t size, unsigned prot) {
-    void *p = mp__sys.mmap(addr, size, posix_prot(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                           -1, 0);
+    void *p =
+        mp__sys.mmap(addr, size, posix_prot(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     return p == MAP_FAILED ? fail_errno() : MP_OK;
 }
 
@@ -252,7 +252,8 @@ static mp_status posix_remap(void *from, size_t size, void *to) {
      * released as a whole. Older kernels refuse the flag with EINVAL, and
      * kernels before 6.17 refuse with EFAULT a range that spans several
      * mappings (as it does after an earlier move): the caller copies then. */
-    void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+    void *p =
+        mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
     if (p != MAP_FAILED) return MP_OK;
     if (errno == EINVAL || errno == EFAULT) return mp__fail_os(MP_ENOTSUP, errno);
     return fail_errno();

@@ -179,7 +179,7 @@ static mp_status win_release(void *base, size_t size) {
 
 static mp_status win_commit(void *addr, size_t size, unsigned prot) {
     return mp__sys.VirtualAlloc(addr, size, MEM_COMMIT, win_prot(prot)) != NULL ? MP_OK
-                                                                            : fail_last_error();
+                                                                                : fail_last_error();
 }
 
 static mp_status win_decommit(void *addr, size_t size, unsigned flags) {

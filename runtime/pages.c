@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "memory_pages/features.h"
+#include "memory_pages/internal/pages.h"
 #include "runtime/os.h"
 #include "runtime/registry.h"
 #include "runtime/sizes.h"

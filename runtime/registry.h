@@ -41,7 +41,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "memory_pages/runtime.h"
+#include "memory_pages/internal/pages.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -39,7 +39,8 @@ static inline void mp__backoff(unsigned *rounds) {
 
 static inline void mp__spin_lock(atomic_flag *lock) {
     unsigned rounds = 0;
-    while (atomic_flag_test_and_set_explicit(lock, memory_order_acquire)) mp__backoff(&rounds);
+    while (atomic_flag_test_and_set_explicit(lock, memory_order_acquire))
+        mp__backoff(&rounds);
 }
 
 static inline void mp__spin_unlock(atomic_flag *lock) {

@@ -37,6 +37,7 @@
  */
 #include <string.h>
 
+#include "memory_pages/internal/vec.h"
 #include "runtime/os.h"
 #include "runtime/registry.h"
 #include "runtime/sizes.h"
@@ -103,7 +104,9 @@ static mapping mapping_of(const mp__vec *v) {
 static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard, mapping *m) {
     size_t unit = commit_unit(huge);
     size_t guard_bytes = guard ? unit : 0;
-    unsigned flags = huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : huge == MP_HUGE_TRY ? MP__OS_ALIGN_HUGE : 0;
+    unsigned flags = huge == MP_HUGE_REQUIRE ? MP__OS_HUGE
+                     : huge == MP_HUGE_TRY   ? MP__OS_ALIGN_HUGE
+                                             : 0;
     if (need > SIZE_MAX - guard_bytes) return mp__fail(MP_EOVERFLOW);
     if (want > SIZE_MAX - guard_bytes) want = need;
     void *base;
@@ -142,10 +145,10 @@ static mp_status undo_mapping(const mapping *m, mp_status s) {
 /* A call's hold on the slot of a vector (registry.h), from hold() to one of
  * settle(), renew() or drop(). */
 typedef struct held {
-    mp__slot *slot;       /* NULL when the vector owns no slot */
-    mp__slot *spare;      /* a fresh slot, when slot's generations are used up */
+    mp__slot *slot;  /* NULL when the vector owns no slot */
+    mp__slot *spare; /* a fresh slot, when slot's generations are used up */
     uint32_t spare_index;
-    unsigned char *data;  /* the vector's memory when the hold began */
+    unsigned char *data; /* the vector's memory when the hold began */
     size_t committed;
 } held;
 
@@ -307,7 +310,8 @@ mp_status mp__vec_cache_drain(void) {
     mp__spin_unlock(&cache_lock);
     mp_status s = MP_OK;
     size_t i = count;
-    while (i > 0 && (s = mp__os.release(taken[i - 1].base, DEFAULT_RESERVE)) == MP_OK) i--;
+    while (i > 0 && (s = mp__os.release(taken[i - 1].base, DEFAULT_RESERVE)) == MP_OK)
+        i--;
     if (i > 0) {
         mp__spin_lock(&cache_lock);
         for (size_t j = 0; j < i && cache_count + cache_claimed < CACHE_ENTRIES; j++) {

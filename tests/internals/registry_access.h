@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "memory_pages/runtime.h"
+#include "memory_pages/internal/pages.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "memory_pages/memory_pages.h"
 #include "tests/reliability/vecs.h"
 
@@ -85,7 +86,8 @@ TEST(CommitCharge, ShrinkToFitGivesTheChargeBack) {
         rel_u64 v;
         ASSERT_EQ(rel_u64_with_capacity(n, &v), MP_OK);
         grown = CommittedAs() - start;
-        for (uint64_t k = 0; k < 4096; k++) ASSERT_EQ(rel_u64_push(&v, k), MP_OK);
+        for (uint64_t k = 0; k < 4096; k++)
+            ASSERT_EQ(rel_u64_push(&v, k), MP_OK);
         int64_t before_shrink = CommittedAs();
         ASSERT_EQ(rel_u64_shrink_to_fit(&v), MP_OK);
         shrunk = CommittedAs() - before_shrink;
@@ -153,4 +155,4 @@ TEST(CommitCharge, DiscardKeepsTheChargeAndFreeReturnsIt) {
     EXPECT_TRUE(About(freed, -kGiB)) << "free moved Committed_AS by " << freed;
 }
 
-}  // namespace
+} // namespace

@@ -76,13 +76,14 @@ long long AnonHugeBytes(const void *addr) {
 // Huge-page bytes the kernel gives kSize bytes of hand-aligned memory,
 // touched page by page: what the library's data can expect right now.
 long long ControlHugeBytes(size_t huge) {
-    void *p = mmap(nullptr, kSize + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p =
+        mmap(nullptr, kSize + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return -1;
     uintptr_t start = (reinterpret_cast<uintptr_t>(p) + huge - 1) / huge * huge;
     auto *aligned = reinterpret_cast<unsigned char *>(start);
     madvise(aligned, kSize, MADV_HUGEPAGE);
-    for (size_t i = 0; i < kSize; i += 4096) aligned[i] = 1;
+    for (size_t i = 0; i < kSize; i += 4096)
+        aligned[i] = 1;
     long long bytes = AnonHugeBytes(aligned);
     munmap(p, kSize + huge);
     return bytes;
@@ -104,7 +105,8 @@ class HugeAlign : public ::testing::Test {
             << layout << ": the data starts " << reinterpret_cast<uintptr_t>(data) % huge_
             << " bytes past a huge-page boundary";
         long long control = ControlHugeBytes(huge_);
-        for (size_t i = 0; i < kSize; i += 4096) data[i] = 1;
+        for (size_t i = 0; i < kSize; i += 4096)
+            data[i] = 1;
         long long got = AnonHugeBytes(data);
         std::printf("[ huge     ] %s: %lld of %zu bytes in huge pages (control %lld)\n",
                     layout.c_str(), got, kSize, control);
@@ -120,7 +122,9 @@ TEST_F(HugeAlign, PageSetsWithGuardPages) {
     const struct {
         size_t before, after;
         const char *name;
-    } layouts[] = {{0, 0, "no guard"}, {1, 0, "guard before"}, {0, 1, "guard after"},
+    } layouts[] = {{0, 0, "no guard"},
+                   {1, 0, "guard before"},
+                   {0, 1, "guard after"},
                    {3, 5, "guards on both sides"}};
     for (const auto &l : layouts) {
         mp_pages_opts opts;
@@ -150,4 +154,4 @@ TEST_F(HugeAlign, VectorsWithAndWithoutGuard) {
     }
 }
 
-}  // namespace
+} // namespace

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "memory_pages/memory_pages.h"
 #include "tests/internals/mappings.h"
 #include "tests/reliability/vecs.h"

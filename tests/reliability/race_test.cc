@@ -38,6 +38,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "memory_pages/memory_pages.h"
 #include "tests/internals/mappings.h"
 #include "tests/reliability/race_vecs.h"

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "memory_pages/memory_pages.h"
 #include "tests/reliability/race_vecs.h"
 #include "tests/support/vec_ops.h"

@@ -14,6 +14,7 @@
 #include <windows.h>
 #endif
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "tests/support/memory_facts.h"
 #include "tests/vec/vec_types.h"
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "runtime/os.h"
 #include "tests/internals/fault_injection.h"
 #include "tests/vec/vec_types.h"

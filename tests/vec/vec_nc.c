@@ -24,6 +24,9 @@ void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
     (void)u8_vec_push(bytes, 1);
 }
 
+/* The case comments stay unwrapped: nc_compile.py reads one line per field. */
+/* clang-format off */
+
 /* nc-case: write_through_frozen_at
  * nc-expect: assignment of read-only location '\*int_vec_frozen_at\(|read-only variable is not assignable\n *\*int_vec_frozen_at\(
  */
@@ -108,3 +111,5 @@ void nc_case(int_vec *v) {
     (void)int_vec_push(v, e);
 }
 #endif
+
+/* clang-format on */

@@ -18,6 +18,7 @@
 #include <psapi.h>
 #endif
 
+#include "memory_pages/internal/vec.h" /* mp__vec_cache_drain */
 #include "runtime/os.h"
 #include "tests/support/fault.h"
 #include "tests/support/memory_facts.h"
