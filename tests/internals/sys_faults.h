@@ -166,7 +166,14 @@ inline bool MapsExact() {
     static int exact = -1;
     if (exact < 0) {
         const char *why = "";
+#ifdef _WIN32
+        // Windows has no /proc; under wine a path to it would describe
+        // wine's own Linux process, not the Windows address space.
+        why = "Windows has no /proc/self/maps (the reservation balance still counts)";
+        exact = 0;
+#else
         exact = mappings_count_is_exact(&why) ? 1 : 0;
+#endif
         if (!exact) std::printf("[ note     ] no mapping count check: %s\n", why);
     }
     return exact == 1;
