@@ -232,7 +232,8 @@ static bool sys_hit(const char *entry, bool can_fail, uintptr_t a0, uintptr_t a1
         injected++;
         ++*entry_injected;
         size_t i = 0;
-        while (i < SYS_CODES_MAX - 1 && sys_codes[i].injected != 0 && sys_codes[i].code != sys_error)
+        while (i < SYS_CODES_MAX - 1 && sys_codes[i].injected != 0 &&
+               sys_codes[i].code != sys_error)
             i++;
         sys_codes[i].code = sys_error;
         sys_codes[i].injected++;

@@ -75,10 +75,10 @@ void fault_forget_reservation(void);
 
 /* One raw call made since sys_fault_arm, as the log keeps it. */
 typedef struct sys_call {
-    const char *entry;  /* the mp__sys entry: "mmap", "VirtualAlloc", ... */
-    unsigned nth;       /* the how-many-th call of that entry since arming, from 1 */
-    uintptr_t arg[4];   /* its first arguments, as documented per entry in the .c */
-    bool failed;        /* whether this is the call that was made to fail */
+    const char *entry; /* the mp__sys entry: "mmap", "VirtualAlloc", ... */
+    unsigned nth;      /* the how-many-th call of that entry since arming, from 1 */
+    uintptr_t arg[4];  /* its first arguments, as documented per entry in the .c */
+    bool failed;       /* whether this is the call that was made to fail */
 } sys_call;
 
 /* Puts the counting wrappers in place of mp__sys, with no fault armed.

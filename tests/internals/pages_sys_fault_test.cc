@@ -214,8 +214,8 @@ TEST_F(PagesSysFault, NewWithEveryOption) {
                         EXPECT_EQ(out.gen, 0xfeedfaceu) << what << ": out was written";
                     }
                 });
-                EXPECT_GE(injected, 2) << what << " with " << e
-                                       << ": at least a reservation and a commit to fail";
+                EXPECT_GE(injected, 2)
+                    << what << " with " << e << ": at least a reservation and a commit to fail";
                 total += injected;
             }
         }

@@ -42,8 +42,8 @@ inline std::ostream &operator<<(std::ostream &os, const OsError &e) {
 inline const std::vector<OsError> &OsErrors() {
     static const std::vector<OsError> errors = {
 #ifdef _WIN32
-        {8, "ERROR_NOT_ENOUGH_MEMORY"},    {1455, "ERROR_COMMITMENT_LIMIT"},
-        {5, "ERROR_ACCESS_DENIED"},        {1655, "ERROR_DYNAMIC_CODE_BLOCKED"},
+        {8, "ERROR_NOT_ENOUGH_MEMORY"},  {1455, "ERROR_COMMITMENT_LIMIT"},
+        {5, "ERROR_ACCESS_DENIED"},      {1655, "ERROR_DYNAMIC_CODE_BLOCKED"},
         {87, "ERROR_INVALID_PARAMETER"},
 #else
         {ENOMEM, "ENOMEM"}, {EAGAIN, "EAGAIN"}, {EACCES, "EACCES"},
@@ -210,8 +210,8 @@ template <class RunFn> int Walk(const std::string &what, const OsError &e, RunFn
 // Checks the status and os error of an armed operation against the platform
 // rules alone, counts the branch that ran, and returns what was expected.
 // With no fault fired the status must be MP_OK.
-inline Expected CheckPlatform(const std::string &what, unsigned n, const OsError &e,
-                              mp_status got, int os_error) {
+inline Expected CheckPlatform(const std::string &what, unsigned n, const OsError &e, mp_status got,
+                              int os_error) {
     const sys_call *fired = sys_fault_fired();
     if (fired == nullptr) {
         EXPECT_EQ(got, MP_OK) << what << ": with no raw call failing (" << n - 1 << " calls)";
@@ -221,8 +221,8 @@ inline Expected CheckPlatform(const std::string &what, unsigned n, const OsError
     EXPECT_EQ(got, want.status) << what << ", " << Describe(*fired) << " failing with " << e
                                 << (want.branch.empty() ? "" : ": branch " + want.branch);
     if (got != MP_OK && want.status != MP_OK) {
-        EXPECT_EQ(os_error, e.code) << what << ": mp_os_error() after " << Describe(*fired)
-                                    << " failed with " << e;
+        EXPECT_EQ(os_error, e.code)
+            << what << ": mp_os_error() after " << Describe(*fired) << " failed with " << e;
     }
     CountBranch(want.branch);
     return want;

@@ -159,12 +159,12 @@ void ReleaseBehindTheLibrary(const sys_call &c) {
 /* What an operation's caller-side branches do with a failing call. */
 struct Case {
     std::string name;
-    bool copy_moves = false;  /* moves copy, as where the OS cannot move pages */
-    bool retries = false;     /* reserves more than it needs: a refusal for lack of
-                                 memory is retried at the size needed */
-    bool may_retry = false;   /* as retries, where that depends on the element size */
-    bool moves = false;       /* moves to a new reservation, releasing the old */
-    bool into_cache = false;  /* a free that keeps the reservation in the cache */
+    bool copy_moves = false; /* moves copy, as where the OS cannot move pages */
+    bool retries = false;    /* reserves more than it needs: a refusal for lack of
+                                memory is retried at the size needed */
+    bool may_retry = false;  /* as retries, where that depends on the element size */
+    bool moves = false;      /* moves to a new reservation, releasing the old */
+    bool into_cache = false; /* a free that keeps the reservation in the cache */
 };
 
 const char *const kRetried = "vector: reservation refused for memory -> retried at the size needed";
@@ -185,7 +185,8 @@ Expected VecExpected(const Case &c, const sys_call &fired, int code) {
             first++;
         bool later_smaller = false;
         for (size_t i = first + 1; i < n; i++)
-            later_smaller = later_smaller || (IsReserve(calls[i]) && calls[i].arg[1] < fired.arg[1]);
+            later_smaller =
+                later_smaller || (IsReserve(calls[i]) && calls[i].arg[1] < fired.arg[1]);
         /* Only the first reservation is retried, and with may_retry only
          * where the runtime asked for more than it needs (which it shows by
          * asking again for less). */
@@ -441,7 +442,8 @@ TYPED_TEST(VecSysFaultTest, Growth) {
                 },
                 [](S *s) { ExpectElems(s->v, Ops::Len(&s->v)); });
         });
-        c.name = copy ? "extend from itself, moving by copy" : "extend from itself, moving by remap";
+        c.name =
+            copy ? "extend from itself, moving by copy" : "extend from itself, moving by remap";
         total += ForEachError(c.name, [&](const OsError &e) {
             return Walk<V>(
                 c, e,
@@ -548,8 +550,7 @@ TYPED_TEST(VecSysFaultTest, GivingMemoryBack) {
                 ASSERT_EQ(MP_OK, Ops::NewOpts(&opts, &s->v));
                 Fill(&s->v, n);
             },
-            [](S *s) { return Ops::Clear(&s->v); },
-            [](S *s) { EXPECT_EQ(0u, Ops::Len(&s->v)); });
+            [](S *s) { return Ops::Clear(&s->v); }, [](S *s) { EXPECT_EQ(0u, Ops::Len(&s->v)); });
     });
     c.name = "shrink_to_fit";
     total += ForEachError(c.name, [&](const OsError &e) {
@@ -660,8 +661,7 @@ TYPED_TEST(VecSysFaultTest, OperationsWithoutSystemCalls) {
         {"new", [](S *) {}, [](S *s) { return Ops::New(&s->v); }},
         {"free of an empty vector", [](S *) {}, [](S *s) { return Ops::Free(&s->v); }},
         {"freeze of an empty vector", [](S *) {}, [](S *s) { return Ops::Freeze(&s->v, &s->f); }},
-        {"thaw of an empty vector",
-         [](S *s) { ASSERT_EQ(MP_OK, Ops::Freeze(&s->v, &s->f)); },
+        {"thaw of an empty vector", [](S *s) { ASSERT_EQ(MP_OK, Ops::Freeze(&s->v, &s->f)); },
          [](S *s) { return Ops::Thaw(&s->f, &s->w); }},
         {"frozen free of an empty vector",
          [](S *s) { ASSERT_EQ(MP_OK, Ops::Freeze(&s->v, &s->f)); },
