@@ -1,0 +1,233 @@
+// The shared part of the walks that fail raw system calls (fault_injection.h,
+// sys_fault_*): the error codes injected, the status each must give, the
+// documented branches of the platform files where a failure gives another
+// status (or none), and the walk itself with its leak check.
+#ifndef MEMORY_PAGES_TESTS_INTERNALS_SYS_FAULTS_H
+#define MEMORY_PAGES_TESTS_INTERNALS_SYS_FAULTS_H
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#endif
+
+#include "memory_pages/runtime.h"
+#include "tests/internals/fault_injection.h"
+#include "tests/internals/mappings.h"
+
+namespace sys_faults {
+
+struct OsError {
+    int code;
+    const char *name;
+};
+
+inline std::ostream &operator<<(std::ostream &os, const OsError &e) {
+    return os << e.name << " (" << e.code << ")";
+}
+
+// The codes every raw call is failed with in turn.
+inline const std::vector<OsError> &OsErrors() {
+    static const std::vector<OsError> errors = {
+#ifdef _WIN32
+        {8, "ERROR_NOT_ENOUGH_MEMORY"},  {1455, "ERROR_COMMITMENT_LIMIT"},
+        {5, "ERROR_ACCESS_DENIED"},      {1655, "ERROR_DYNAMIC_CODE_BLOCKED"},
+        {87, "ERROR_INVALID_PARAMETER"},
+#else
+        {ENOMEM, "ENOMEM"}, {EAGAIN, "EAGAIN"}, {EACCES, "EACCES"},
+        {EPERM, "EPERM"},   {EINVAL, "EINVAL"}, {EFAULT, "EFAULT"},
+#endif
+    };
+    return errors;
+}
+
+// The status a failure with code maps to where no branch intervenes:
+// fail_errno() of os_posix.c, fail_last_error() of os_windows.c.
+inline mp_status MappedStatus(int code) {
+#ifdef _WIN32
+    switch (code) {
+    case 8:    // ERROR_NOT_ENOUGH_MEMORY
+    case 1455: // ERROR_COMMITMENT_LIMIT
+        return MP_ENOMEM;
+    case 5:    // ERROR_ACCESS_DENIED
+    case 1655: // ERROR_DYNAMIC_CODE_BLOCKED
+        return MP_EACCES;
+    case 50:  // ERROR_NOT_SUPPORTED
+    case 120: // ERROR_CALL_NOT_IMPLEMENTED
+        return MP_ENOTSUP;
+    default:
+        return MP_EOS;
+    }
+#else
+    switch (code) {
+    case ENOMEM:
+    case EAGAIN:
+        return MP_ENOMEM;
+    case EACCES:
+    case EPERM:
+        return MP_EACCES;
+    default:
+        return MP_EOS;
+    }
+#endif
+}
+
+inline bool Entry(const sys_call &c, const char *name) {
+    return std::strcmp(c.entry, name) == 0;
+}
+
+// What a failed raw call must give, by the rules of the platform file
+// alone: the mapped status, or, for the documented branches, the status of
+// the branch and its name (which the walks count, so that each branch is
+// shown to run at least once). Branches that depend on the caller (a
+// vector's retry, its move, its cache) are the walks' business.
+struct Expected {
+    mp_status status;
+    std::string branch; // empty: the plain mapping
+};
+
+inline Expected PlatformExpected(const sys_call &c, int code) {
+#ifdef _WIN32
+    if (Entry(c, "FlushInstructionCache")) {
+        return {MP_OK, "FlushInstructionCache failure ignored (flush_icache cannot fail)"};
+    }
+    if (Entry(c, "VirtualAlloc") && (c.arg[2] & MEM_RESERVE) && code == 87) {
+        return {MP_ENOMEM, "VirtualAlloc(MEM_RESERVE) ERROR_INVALID_PARAMETER -> MP_ENOMEM"};
+    }
+    if (Entry(c, "prefetch") && (code == 120 || code == 50)) {
+        return {MP_OK, "prefetch missing -> the hint is ignored"};
+    }
+#else
+    if (Entry(c, "membarrier")) {
+        return {MP_OK, "membarrier failure is silent"};
+    }
+#ifdef MADV_HUGEPAGE
+    if (Entry(c, "madvise") && c.arg[2] == MADV_HUGEPAGE) {
+        return {MP_OK, "madvise(MADV_HUGEPAGE) hint failure ignored"};
+    }
+#endif
+#ifdef MADV_POPULATE_WRITE
+    if (Entry(c, "madvise") && c.arg[2] == MADV_POPULATE_WRITE && code == EINVAL) {
+        return {MP_OK, "madvise(MADV_POPULATE_WRITE) EINVAL -> touching pages"};
+    }
+#endif
+#ifdef MAP_HUGETLB
+    if (Entry(c, "mmap") && (c.arg[3] & MAP_HUGETLB) && code == EINVAL) {
+        return {MP_ENOTSUP, "mmap(MAP_HUGETLB) EINVAL -> MP_ENOTSUP"};
+    }
+#endif
+    if (Entry(c, "mremap") && (code == EINVAL || code == EFAULT)) {
+        return {MP_OK, "mremap EINVAL/EFAULT -> copying"};
+    }
+#endif
+    return {MappedStatus(code), ""};
+}
+
+// Describes a logged call for failure messages: entry, call number, the
+// arguments logged.
+inline std::string Describe(const sys_call &c) {
+    std::ostringstream os;
+    os << c.entry << " call " << c.nth << " (args 0x" << std::hex << c.arg[0] << ", 0x" << c.arg[1]
+       << ", 0x" << c.arg[2] << ", 0x" << c.arg[3] << ")";
+    return os.str();
+}
+
+// How often each documented branch ran, over the whole test binary.
+inline std::map<std::string, int> &Branches() {
+    static std::map<std::string, int> branches;
+    return branches;
+}
+
+inline void CountBranch(const std::string &branch) {
+    if (!branch.empty()) Branches()[branch]++;
+}
+
+// Prints the branches that ran; called by the tests that require them.
+inline void PrintBranches() {
+    for (const auto &b : Branches())
+        std::printf("[ branch   ] %d x %s\n", b.second, b.first.c_str());
+}
+
+// Whether /proc/self/maps counts this process's mappings exactly; prints the
+// reason once where it does not.
+inline bool MapsExact() {
+    static int exact = -1;
+    if (exact < 0) {
+        const char *why = "";
+#ifdef _WIN32
+        // Windows has no /proc; under wine a path to it would describe
+        // wine's own Linux process, not the Windows address space.
+        why = "Windows has no /proc/self/maps (the reservation balance still counts)";
+        exact = 0;
+#else
+        exact = mappings_count_is_exact(&why) ? 1 : 0;
+#endif
+        if (!exact) std::printf("[ note     ] no mapping count check: %s\n", why);
+    }
+    return exact == 1;
+}
+
+// Runs run(n) for n = 1, 2, ... where run arms the walk's fault with
+// sys_fault_arm(n, code) just before the operation, until a run makes no
+// call fail. Before and after each run the reservation balance and the
+// mapping count must be equal: run undoes or frees whatever it made (and
+// gives back, itself, what the library knowingly gives up on, as a vector's
+// old mapping whose release failed after a move). Returns the faults
+// injected.
+template <class RunFn> int Walk(const std::string &what, const OsError &e, RunFn run) {
+    const bool exact = MapsExact();
+    for (unsigned n = 1; n < 200; n++) {
+        const long reservations = fault_reservations();
+        const int maps = exact ? mappings_count() : 0;
+        run(n);
+        sys_fault_disarm();
+        const sys_call *fired = sys_fault_fired();
+        const std::string where = what + ", " + e.name + ", fault at raw call " +
+                                  std::to_string(n) + (fired ? " (" + Describe(*fired) + ")" : "");
+        EXPECT_EQ(fault_reservations(), reservations) << "a reservation leaked: " << where;
+        if (exact) {
+            EXPECT_EQ(mappings_count(), maps) << "a mapping leaked: " << where;
+        }
+        if (::testing::Test::HasFatalFailure()) return 0;
+        if (fired == nullptr) return static_cast<int>(n) - 1;
+    }
+    ADD_FAILURE() << what << ": the walk never ended";
+    return 0;
+}
+
+// Checks the status and os error of an armed operation against the platform
+// rules alone, counts the branch that ran, and returns what was expected.
+// With no fault fired the status must be MP_OK.
+inline Expected CheckPlatform(const std::string &what, unsigned n, const OsError &e, mp_status got,
+                              int os_error) {
+    const sys_call *fired = sys_fault_fired();
+    if (fired == nullptr) {
+        EXPECT_EQ(got, MP_OK) << what << ": with no raw call failing (" << n - 1 << " calls)";
+        return {MP_OK, ""};
+    }
+    Expected want = PlatformExpected(*fired, e.code);
+    EXPECT_EQ(got, want.status) << what << ", " << Describe(*fired) << " failing with " << e
+                                << (want.branch.empty() ? "" : ": branch " + want.branch);
+    if (got != MP_OK && want.status != MP_OK) {
+        EXPECT_EQ(os_error, e.code)
+            << what << ": mp_os_error() after " << Describe(*fired) << " failed with " << e;
+    }
+    CountBranch(want.branch);
+    return want;
+}
+
+} // namespace sys_faults
+
+#endif // MEMORY_PAGES_TESTS_INTERNALS_SYS_FAULTS_H
