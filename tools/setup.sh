@@ -54,8 +54,20 @@ else
     as_root=(sudo)
 fi
 
-echo "setup: installing ${missing[*]}"
+# apt's own output goes to a log that is printed only when a step fails;
+# otherwise one line per package says what was installed.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq "${missing[@]}" </dev/null
-echo "setup: done"
+for step in update install; do
+    args=(update)
+    if [[ $step == install ]]; then args=(install -y "${missing[@]}"); fi
+    if ! "${as_root[@]}" apt-get -q "${args[@]}" </dev/null >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "setup: apt-get $step failed (its output is above)" >&2
+        exit 1
+    fi
+done
+for package in "${missing[@]}"; do
+    echo "setup: installed $package"
+done
