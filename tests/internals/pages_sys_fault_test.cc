@@ -178,7 +178,7 @@ TEST_F(PagesSysFault, NewWithEveryOption) {
     variants[6].opts.no_dump = true;
     if (!no_dump) variants.pop_back();
     const size_t len = 3 * mp_page_size() + 1, rounded = 4 * mp_page_size();
-#if MP_HAVE_RX
+#if MP_HAVE_RX && !defined(_WIN32)
     // Whether a move into an executable state calls membarrier here: not
     // where the kernel refused the registration (older kernels, qemu-user,
     // seccomp), and then there is no membarrier failure to walk.
