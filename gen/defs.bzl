@@ -54,7 +54,8 @@ def _mpgen_header_impl(ctx):
 _mpgen_header = rule(
     implementation = _mpgen_header_impl,
     attrs = {
-        "entries": attr.string_dict(mandatory = True),
+        # Not mandatory: with no entries the generator says what is missing.
+        "entries": attr.string_dict(),
         "entry_flag": attr.string(mandatory = True),
         "hdrs": attr.label_list(allow_files = True),
         "out": attr.output(mandatory = True),
