@@ -5,6 +5,11 @@ first use. These machines reach no download host, so memory_pages_deps()
 declares small local stand-ins for them, made from files in this repository,
 and a @googletest built from Debian's sources in /usr/src/googletest. A
 repository the calling workspace already declares is left alone.
+
+It also registers the Python 3 toolchain of //third_party/python, which runs
+the generator (@memory_pages//gen:mpgen, a py_binary) under /usr/bin/python3:
+Bazel 4's own asks for `python`, which Debian 12 does not have. Toolchains
+registered before the call take precedence over it.
 """
 
 def _standin_repository_impl(rctx):
@@ -22,8 +27,14 @@ def _maybe(rule, name, **kwargs):
     if not native.existing_rule(name):
         rule(name = name, **kwargs)
 
-def memory_pages_deps():
-    """Declares the offline stand-ins and @googletest, unless already declared."""
+def memory_pages_deps(register_python_toolchain = True):
+    """Declares the offline stand-ins and @googletest, unless already declared.
+
+    Args:
+      register_python_toolchain: whether to register memory_pages's Python 3
+        toolchain; a workspace whose own Python toolchain has Jinja2 can pass
+        False.
+    """
     _maybe(
         _standin_repository,
         name = "rules_cc",
@@ -51,3 +62,5 @@ def memory_pages_deps():
         path = "/usr/src/googletest",
         build_file = "@memory_pages//third_party:googletest.BUILD",
     )
+    if register_python_toolchain:
+        native.register_toolchains("@memory_pages//third_party/python:python3_toolchain")

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generates the type-specific C headers of memory_pages from Jinja2 templates.
 
-Bazel runs it through the rules in defs.bzl; users of other build systems run
-it by hand (see README.md). Each subcommand writes one set of headers:
+Bazel runs it as the py_binary //gen:mpgen, through the rules in defs.bzl and
+//:states_headers (`bazel run //gen:mpgen -- --help`); users of other build
+systems run it by hand (see README.md). Each subcommand writes one set of
+headers:
 
   states    memory_pages/features.h and memory_pages/memory_pages.h: the
             permission-state types that the build's features allow.

@@ -5,11 +5,14 @@
 # It copies tests/outside to a scratch folder, points its local_repository at
 # this checkout, and with a Bazel server of its own:
 #   1. tests //... with the default features: a program using rw, r and none,
-#      a PagedVec of its own struct type,
+#      a PagedVec of its own struct type, PagedVecs whose hdrs are labels
+#      (a subpackage's header, a generated one, one of a third repository),
 #      and the must-not-compile cases of the permission states (nc_test);
 #   2. tests //... and //:exec_states_test with --@memory_pages//:allow_exec
 #      (mp_pages_rx exists, mp_pages_rwx does not);
-#   3. the same with --@memory_pages//:deny_xw=false too (mp_pages_rwx exists).
+#   3. the same with --@memory_pages//:deny_xw=false too (mp_pages_rwx exists);
+#   4. runs the generator, `bazel run @memory_pages//gen:mpgen -- --help`, and
+#      checks that its usage names the three subcommands.
 # It stops that server at the end and exits nonzero if any step failed.
 #
 # Usage: tests/outside/run.sh
@@ -69,5 +72,20 @@ step "allow_exec: mp_pages_rx" "${test[@]}" "${exec_flags[@]}" \
 step "allow_exec, deny_xw=false" "${test[@]}" "${rwx_flags[@]}" //...
 step "allow_exec, deny_xw=false: mp_pages_rwx" "${test[@]}" "${rwx_flags[@]}" \
     --test_arg=--expect-rwx=1 //:exec_states_test
+
+# The generator as a tool of an external repository: its runfiles are laid
+# out differently from those in memory_pages's own workspace.
+echo "--- outside: bazel run @memory_pages//gen:mpgen -- --help"
+if usage=$(bazel_outside run @memory_pages//gen:mpgen -- --help) &&
+    grep -q '^usage: mpgen.py .*{states,vec,fnref}' <<<"$usage" &&
+    grep -q '^ *states ' <<<"$usage" &&
+    grep -q '^ *vec ' <<<"$usage" &&
+    grep -q '^ *fnref ' <<<"$usage"; then
+    echo "--- outside: bazel run @memory_pages//gen:mpgen -- --help: PASSED"
+else
+    printf '%s\n' "${usage:-}"
+    echo "--- outside: bazel run @memory_pages//gen:mpgen -- --help: FAILED (no usage naming states, vec and fnref)"
+    failed=1
+fi
 
 exit "$failed"
