@@ -46,8 +46,7 @@ static inline mp_status mp_pages_none_new(size_t len, mp_pages_none *out) {
 
 /* As mp_pages_none_new, with the options of opts (NULL: the defaults).
  * An option the platform lacks gives MP_ENOTSUP. */
-static inline mp_status mp_pages_none_new_opts(size_t len, const mp_pages_opts *opts,
-                                               mp_pages_none *out) {
+static inline mp_status mp_pages_none_new_opts(size_t len, const mp_pages_opts *opts, mp_pages_none *out) {
     return mp__pages_new(len, opts, MP__PROT_NONE, (mp__ref *)out);
 }
 
@@ -65,8 +64,7 @@ static inline mp_status mp_pages_none_free(mp_pages_none *p) {
 
 /* Hints how [offset, offset + len) will be used. Returns MP_EINVAL when the
  * range is empty or leaves the pages, MP_ESTALE for a stale handle. */
-static inline mp_status mp_pages_none_advise(mp_pages_none *p, size_t offset, size_t len,
-                                             mp_advice advice) {
+static inline mp_status mp_pages_none_advise(mp_pages_none *p, size_t offset, size_t len, mp_advice advice) {
     return mp__pages_advise((const mp__ref *)p, MP__PROT_NONE, offset, len, advice);
 }
 
@@ -81,8 +79,7 @@ static inline mp_status mp_pages_none_into_r(mp_pages_none *from, mp_pages_r *to
  * On success *to owns the pages, and from and every copy of it are stale.
  * On failure nothing changes. */
 static inline mp_status mp_pages_none_into_rw(mp_pages_none *from, mp_pages_rw *to) {
-    return mp__pages_into((mp__ref *)from, MP__PROT_NONE, MP__PROT_READ | MP__PROT_WRITE,
-                          (mp__ref *)to);
+    return mp__pages_into((mp__ref *)from, MP__PROT_NONE, MP__PROT_READ | MP__PROT_WRITE, (mp__ref *)to);
 }
 
 /* ---- mp_pages_r: read access ---- */
@@ -97,8 +94,7 @@ static inline mp_status mp_pages_r_new(size_t len, mp_pages_r *out) {
 
 /* As mp_pages_r_new, with the options of opts (NULL: the defaults).
  * An option the platform lacks gives MP_ENOTSUP. */
-static inline mp_status mp_pages_r_new_opts(size_t len, const mp_pages_opts *opts,
-                                            mp_pages_r *out) {
+static inline mp_status mp_pages_r_new_opts(size_t len, const mp_pages_opts *opts, mp_pages_r *out) {
     return mp__pages_new(len, opts, MP__PROT_READ, (mp__ref *)out);
 }
 
@@ -116,8 +112,7 @@ static inline mp_status mp_pages_r_free(mp_pages_r *p) {
 
 /* Hints how [offset, offset + len) will be used. Returns MP_EINVAL when the
  * range is empty or leaves the pages, MP_ESTALE for a stale handle. */
-static inline mp_status mp_pages_r_advise(mp_pages_r *p, size_t offset, size_t len,
-                                          mp_advice advice) {
+static inline mp_status mp_pages_r_advise(mp_pages_r *p, size_t offset, size_t len, mp_advice advice) {
     return mp__pages_advise((const mp__ref *)p, MP__PROT_READ, offset, len, advice);
 }
 
@@ -137,8 +132,7 @@ static inline mp_status mp_pages_r_into_none(mp_pages_r *from, mp_pages_none *to
  * On success *to owns the pages, and from and every copy of it are stale.
  * On failure nothing changes. */
 static inline mp_status mp_pages_r_into_rw(mp_pages_r *from, mp_pages_rw *to) {
-    return mp__pages_into((mp__ref *)from, MP__PROT_READ, MP__PROT_READ | MP__PROT_WRITE,
-                          (mp__ref *)to);
+    return mp__pages_into((mp__ref *)from, MP__PROT_READ, MP__PROT_READ | MP__PROT_WRITE, (mp__ref *)to);
 }
 
 /* ---- mp_pages_rw: read and write access ---- */
@@ -153,8 +147,7 @@ static inline mp_status mp_pages_rw_new(size_t len, mp_pages_rw *out) {
 
 /* As mp_pages_rw_new, with the options of opts (NULL: the defaults).
  * An option the platform lacks gives MP_ENOTSUP. */
-static inline mp_status mp_pages_rw_new_opts(size_t len, const mp_pages_opts *opts,
-                                             mp_pages_rw *out) {
+static inline mp_status mp_pages_rw_new_opts(size_t len, const mp_pages_opts *opts, mp_pages_rw *out) {
     return mp__pages_new(len, opts, MP__PROT_READ | MP__PROT_WRITE, (mp__ref *)out);
 }
 
@@ -172,10 +165,8 @@ static inline mp_status mp_pages_rw_free(mp_pages_rw *p) {
 
 /* Hints how [offset, offset + len) will be used. Returns MP_EINVAL when the
  * range is empty or leaves the pages, MP_ESTALE for a stale handle. */
-static inline mp_status mp_pages_rw_advise(mp_pages_rw *p, size_t offset, size_t len,
-                                           mp_advice advice) {
-    return mp__pages_advise((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE, offset, len,
-                            advice);
+static inline mp_status mp_pages_rw_advise(mp_pages_rw *p, size_t offset, size_t len, mp_advice advice) {
+    return mp__pages_advise((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE, offset, len, advice);
 }
 
 /* Returns the first byte of the pages, or NULL if p is NULL or stale. */
@@ -200,16 +191,14 @@ static inline mp_status mp_pages_rw_discard(mp_pages_rw *p, size_t offset, size_
  * On success *to owns the pages, and from and every copy of it are stale.
  * On failure nothing changes. */
 static inline mp_status mp_pages_rw_into_none(mp_pages_rw *from, mp_pages_none *to) {
-    return mp__pages_into((mp__ref *)from, MP__PROT_READ | MP__PROT_WRITE, MP__PROT_NONE,
-                          (mp__ref *)to);
+    return mp__pages_into((mp__ref *)from, MP__PROT_READ | MP__PROT_WRITE, MP__PROT_NONE, (mp__ref *)to);
 }
 
 /* Moves the pages of from to the state r, keeping their contents.
  * On success *to owns the pages, and from and every copy of it are stale.
  * On failure nothing changes. */
 static inline mp_status mp_pages_rw_into_r(mp_pages_rw *from, mp_pages_r *to) {
-    return mp__pages_into((mp__ref *)from, MP__PROT_READ | MP__PROT_WRITE, MP__PROT_READ,
-                          (mp__ref *)to);
+    return mp__pages_into((mp__ref *)from, MP__PROT_READ | MP__PROT_WRITE, MP__PROT_READ, (mp__ref *)to);
 }
 
 #ifdef __cplusplus
