@@ -4,7 +4,7 @@
 // charge for life. Linux only.
 //
 // Committed_AS counts the whole system, and other processes move it while
-// the test runs, so each step is checked against a 1 GiB change with a
+// the test runs, so each step is checked against a change of kSize with a
 // quarter of it as tolerance, and a scenario that other processes disturbed
 // is tried again, up to three times: a charge that never comes back fails
 // every try.
@@ -22,8 +22,10 @@
 
 namespace {
 
-constexpr int64_t kGiB = int64_t{1} << 30;
-constexpr int64_t kTolerance = kGiB / 4;
+// The size of every step: 1 GiB, or 256 MiB where a 32-bit address space
+// has no 1 GiB hole to spare (i686).
+constexpr int64_t kSize = sizeof(void *) >= 8 ? int64_t{1} << 30 : int64_t{256} << 20;
+constexpr int64_t kTolerance = kSize / 4;
 constexpr int kTries = 3;
 
 // Committed_AS in bytes, or -1 where /proc/meminfo does not say.
@@ -48,18 +50,18 @@ bool ChargeIsVisible(std::string *why) {
         return false;
     }
     for (int i = 0; i < kTries; i++) {
-        void *p = mmap(nullptr, kGiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *p = mmap(nullptr, kSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
-            *why = "no 1 GiB of address space for the probe";
+            *why = "no address space for the probe mapping";
             return false;
         }
         int64_t before = CommittedAs();
-        bool ok = mprotect(p, kGiB, PROT_READ | PROT_WRITE) == 0;
+        bool ok = mprotect(p, kSize, PROT_READ | PROT_WRITE) == 0;
         int64_t delta = CommittedAs() - before;
-        munmap(p, kGiB);
-        if (ok && delta > kGiB - kTolerance && delta < kGiB + kTolerance) return true;
+        munmap(p, kSize);
+        if (ok && delta > kSize - kTolerance && delta < kSize + kTolerance) return true;
     }
-    *why = "Committed_AS does not follow a 1 GiB mprotect of this process (emulation?)";
+    *why = "Committed_AS does not follow an mprotect of this process (emulation?)";
     return false;
 }
 
@@ -74,12 +76,12 @@ bool About(int64_t delta, int64_t expected) {
     return delta > expected - kTolerance && delta < expected + kTolerance;
 }
 
-// A vector of 1 GiB whose first pages were written: shrink_to_fit gives the
+// A vector of kSize bytes whose first pages were written: shrink_to_fit gives the
 // charge of the rest back at once, not only at free.
 TEST(CommitCharge, ShrinkToFitGivesTheChargeBack) {
     SKIP_UNLESS_CHARGE_VISIBLE();
     mp__vec_cache_drain();
-    const size_t n = kGiB / sizeof(uint64_t);
+    const size_t n = kSize / sizeof(uint64_t);
     int64_t grown = 0, shrunk = 0, freed = 0;
     for (int i = 0; i < kTries; i++) {
         int64_t start = CommittedAs();
@@ -95,13 +97,14 @@ TEST(CommitCharge, ShrinkToFitGivesTheChargeBack) {
         int64_t before_free = CommittedAs();
         ASSERT_EQ(rel_u64_free(&v), MP_OK);
         freed = CommittedAs() - before_free;
-        if (About(grown, kGiB) && About(shrunk, -kGiB) && About(freed, 0)) break;
+        if (About(grown, kSize) && About(shrunk, -kSize) && About(freed, 0)) break;
     }
-    std::printf("[ charge   ] with_capacity(1 GiB) %+lld MiB, shrink_to_fit %+lld MiB, free "
+    std::printf("[ charge   ] with_capacity(%lld MiB) %+lld MiB, shrink_to_fit %+lld MiB, free "
                 "%+lld MiB\n",
-                (long long)(grown >> 20), (long long)(shrunk >> 20), (long long)(freed >> 20));
-    EXPECT_TRUE(About(grown, kGiB)) << "committing 1 GiB moved Committed_AS by " << grown;
-    EXPECT_TRUE(About(shrunk, -kGiB)) << "shrink_to_fit moved Committed_AS by " << shrunk;
+                (long long)(kSize >> 20), (long long)(grown >> 20), (long long)(shrunk >> 20),
+                (long long)(freed >> 20));
+    EXPECT_TRUE(About(grown, kSize)) << "committing kSize bytes moved Committed_AS by " << grown;
+    EXPECT_TRUE(About(shrunk, -kSize)) << "shrink_to_fit moved Committed_AS by " << shrunk;
     EXPECT_TRUE(About(freed, 0)) << "free moved Committed_AS by " << freed;
 }
 
@@ -115,18 +118,18 @@ TEST(CommitCharge, ClearGivesBackWhatGrowthCommitted) {
         ASSERT_EQ(rel_u64_new(&v), MP_OK);
         ASSERT_EQ(rel_u64_push(&v, 1), MP_OK);
         int64_t start = CommittedAs();
-        ASSERT_EQ(rel_u64_reserve(&v, kGiB / sizeof(uint64_t)), MP_OK);
+        ASSERT_EQ(rel_u64_reserve(&v, kSize / sizeof(uint64_t)), MP_OK);
         grown = CommittedAs() - start;
         int64_t before_clear = CommittedAs();
         ASSERT_EQ(rel_u64_clear(&v), MP_OK);
         cleared = CommittedAs() - before_clear;
         ASSERT_EQ(rel_u64_free(&v), MP_OK);
-        if (About(grown, kGiB) && About(cleared, -kGiB)) break;
+        if (About(grown, kSize) && About(cleared, -kSize)) break;
     }
-    std::printf("[ charge   ] reserve(1 GiB) %+lld MiB, clear %+lld MiB\n",
-                (long long)(grown >> 20), (long long)(cleared >> 20));
-    EXPECT_TRUE(About(grown, kGiB)) << "reserve moved Committed_AS by " << grown;
-    EXPECT_TRUE(About(cleared, -kGiB)) << "clear moved Committed_AS by " << cleared;
+    std::printf("[ charge   ] reserve(%lld MiB) %+lld MiB, clear %+lld MiB\n",
+                (long long)(kSize >> 20), (long long)(grown >> 20), (long long)(cleared >> 20));
+    EXPECT_TRUE(About(grown, kSize)) << "reserve moved Committed_AS by " << grown;
+    EXPECT_TRUE(About(cleared, -kSize)) << "clear moved Committed_AS by " << cleared;
 }
 
 // Discarded pages stay writable, so they keep their charge (docs/security.md
@@ -137,22 +140,23 @@ TEST(CommitCharge, DiscardKeepsTheChargeAndFreeReturnsIt) {
     for (int i = 0; i < kTries; i++) {
         int64_t start = CommittedAs();
         mp_pages_rw rw;
-        ASSERT_EQ(mp_pages_rw_new(kGiB, &rw), MP_OK);
+        ASSERT_EQ(mp_pages_rw_new(kSize, &rw), MP_OK);
         made = CommittedAs() - start;
         std::memset(mp_pages_rw_data_mut(&rw), 1, 1 << 20);
         int64_t before_discard = CommittedAs();
-        ASSERT_EQ(mp_pages_rw_discard(&rw, 0, kGiB), MP_OK);
+        ASSERT_EQ(mp_pages_rw_discard(&rw, 0, kSize), MP_OK);
         discarded = CommittedAs() - before_discard;
         int64_t before_free = CommittedAs();
         ASSERT_EQ(mp_pages_rw_free(&rw), MP_OK);
         freed = CommittedAs() - before_free;
-        if (About(made, kGiB) && About(discarded, 0) && About(freed, -kGiB)) break;
+        if (About(made, kSize) && About(discarded, 0) && About(freed, -kSize)) break;
     }
-    std::printf("[ charge   ] rw_new(1 GiB) %+lld MiB, discard %+lld MiB, free %+lld MiB\n",
-                (long long)(made >> 20), (long long)(discarded >> 20), (long long)(freed >> 20));
-    EXPECT_TRUE(About(made, kGiB)) << "rw_new moved Committed_AS by " << made;
+    std::printf("[ charge   ] rw_new(%lld MiB) %+lld MiB, discard %+lld MiB, free %+lld MiB\n",
+                (long long)(kSize >> 20), (long long)(made >> 20), (long long)(discarded >> 20),
+                (long long)(freed >> 20));
+    EXPECT_TRUE(About(made, kSize)) << "rw_new moved Committed_AS by " << made;
     EXPECT_TRUE(About(discarded, 0)) << "discard moved Committed_AS by " << discarded;
-    EXPECT_TRUE(About(freed, -kGiB)) << "free moved Committed_AS by " << freed;
+    EXPECT_TRUE(About(freed, -kSize)) << "free moved Committed_AS by " << freed;
 }
 
 } // namespace
