@@ -197,6 +197,14 @@ static void renew(mp__vec *v, held *h, unsigned prot) {
     publish(v, slot, index, prot);
 }
 
+/* Ends the hold h on the slot of v, frozen or not, of a call that changed
+ * nothing and returns s: every copy of v stays live. */
+static mp_status restore(const mp__vec *v, held *h, mp_status s) {
+    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
+    mp__slot_restore(h->slot, &v->ref);
+    return s;
+}
+
 /* Ends the hold h of a call on the unfrozen vector v that returns s:
  * renews v if the call changed its memory, else leaves every copy live. */
 static mp_status settle(mp__vec *v, held *h, mp_status s) {
@@ -205,9 +213,7 @@ static mp_status settle(mp__vec *v, held *h, mp_status s) {
         renew(v, h, RW);
         return s;
     }
-    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
-    mp__slot_restore(h->slot, &v->ref);
-    return s;
+    return restore(v, h, s);
 }
 
 /* Ends the hold h by ending the life of v's slot. */
@@ -700,20 +706,13 @@ static mp_status hold_frozen(const mp__vec *f, held *h) {
     return hold(f, MP__PROT_READ, h);
 }
 
-/* Ends a hold on the frozen vector f that changed nothing. */
-static mp_status unhold_frozen(const mp__vec *f, held *h, mp_status s) {
-    if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
-    mp__slot_restore(h->slot, &f->ref);
-    return s;
-}
-
 mp_status mp__vec_frozen_free(mp__vec *f) {
     held h;
     mp_status s = hold_frozen(f, &h);
     if (s != MP_OK) return s;
     mapping m = mapping_of(f);
     if (m.total != 0 && (s = mp__os.release(m.base, m.total)) != MP_OK) {
-        return unhold_frozen(f, &h, s);
+        return restore(f, &h, s);
     }
     drop(f, &h);
     consume(f);
@@ -733,7 +732,7 @@ mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
         thawed.ref.slot = thawed.ref.gen = 0;
     } else {
         if (f->committed != 0 && (s = mp__os.protect(f->data, f->committed, RW)) != MP_OK) {
-            return unhold_frozen(f, &h, s);
+            return restore(f, &h, s);
         }
         renew(&thawed, &h, RW);
     }
