@@ -1,10 +1,11 @@
 """The `fnref` subcommand of mpgen.py: typed function references.
 
 Each --signature NAME=SIG entry, SIG being "RET(ARG, ...)", becomes a type
-NAME with NAME_from, NAME_valid, NAME_call, and NAME_from_rwx in builds where
-mp_pages_rwx exists (shared/API.md section 4). A signature has 0 to 16
-arguments; the return type and every argument are integer, floating-point or
-pointer types, or void (as the return type, or as the whole argument list).
+NAME with NAME_from, NAME_from_rx_sealed, NAME_valid, NAME_call, NAME_raw,
+and NAME_from_rwx in builds where mp_pages_rwx exists (shared/API.md
+sections 4 and 8). A signature has 0 to 16 arguments; the return type and
+every argument are integer, floating-point or pointer types, or void (as the
+return type, or as the whole argument list).
 Anything else (structs or unions by value, arrays, function pointers,
 variadic functions, typedef names the generator cannot classify) is refused
 with one line naming the signature.
@@ -17,7 +18,7 @@ from gencore import check_include, check_type_name, parse_assignment, render, wr
 
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.
-FUNCTION_SUFFIXES = ("_from", "_from_rwx", "_valid", "_call")
+FUNCTION_SUFFIXES = ("_from", "_from_rx_sealed", "_from_rwx", "_valid", "_call", "_raw")
 
 # Typedef names of the C standard library that name integer types. A typedef
 # of the user's own is accepted only behind a pointer, since the generator
@@ -69,15 +70,24 @@ class Signature:
             params.append(_declarator(self.ret.text) + "*ret")
         return params
 
+    def raw_declarator(self, inner):
+        """Declares inner (say "(**out)") as the function type, pointed to as inner says."""
+        return "%s%s(%s)" % (
+            _declarator(self.ret.text),
+            inner,
+            ", ".join(a.text for a in self.args) or "void",
+        )
+
+    @property
+    def raw_cast(self):
+        """The code pointer of a reference f, as a pointer to the signature."""
+        return "(%s)f->ref_.code" % self.raw_declarator("(*)")
+
     @property
     def call(self):
         """The C expression that calls the code of a reference f."""
-        fn_type = "%s(*)(%s)" % (
-            _declarator(self.ret.text),
-            ", ".join(a.text for a in self.args) or "void",
-        )
         args = ", ".join("a%d" % i for i in range(len(self.args)))
-        return "((%s)f->ref_.code)(%s)" % (fn_type, args)
+        return "(%s)(%s)" % (self.raw_cast, args)
 
 
 def _declarator(type_text):

@@ -3,9 +3,9 @@
     mpgen.py vec --out geometry_vecs.h --vector point_vec='struct point' \\
         --vector u32_vec=uint32_t --include geometry/point.h
 
-writes one header with, for each vector V of element type T, the types V and
-V_frozen and their functions: thin static inline wrappers over the untyped
-vector core of the runtime (runtime/vec.c).
+writes one header with, for each vector V of element type T, the types V,
+V_frozen and V_sealed and their functions: thin static inline wrappers over
+the untyped vector core of the runtime (runtime/vec.c).
 """
 
 import hashlib
@@ -15,13 +15,15 @@ import re
 from gencore import C_KEYWORDS, TAGS, TYPE_SPECIFIERS, GenError, base_type
 from gencore import check_include, check_type_name, parse_assignment, render, write
 
-# The generated functions of a vector V are V_<name> for these names, and
-# those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
+# The generated functions of a vector V are V_<name> for these names, those
+# of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
 FUNCTIONS = (
     "new with_capacity new_opts len capacity data data_mut at at_mut push pop insert remove "
     "swap_remove extend resize truncate clear reserve shrink_to_fit freeze free"
 ).split()
-FROZEN_FUNCTIONS = "len data at free thaw".split()
+FROZEN_FUNCTIONS = "len data at free thaw seal".split()
+# And those of its sealed form V_sealed (shared/API.md section 8).
+SEALED_FUNCTIONS = "len data at".split()
 
 # Keywords that may name an element type, and the qualifiers that may appear
 # in one only to the left of a '*' (they qualify what a pointer points to:
@@ -41,10 +43,12 @@ class Vector:
     def generated_names(self):
         """Every identifier the header defines for this vector."""
         frozen = self.name + "_frozen"
+        sealed = self.name + "_sealed"
         return (
-            [self.name, frozen]
+            [self.name, frozen, sealed]
             + ["%s_%s" % (self.name, f) for f in FUNCTIONS]
             + ["%s_%s" % (frozen, f) for f in FROZEN_FUNCTIONS]
+            + ["%s_%s" % (sealed, f) for f in SEALED_FUNCTIONS]
         )
 
 

@@ -102,6 +102,21 @@ typedef struct mp__os_api {
      * calling thread's flush still happens (docs/jit.md says what holds
      * where). */
     void (*flush_icache)(void *addr, size_t size);
+
+    /* ---- Sealing (shared/API.md section 8) ---- */
+
+    /* Seals the whole reservation [base, base + size), as reserve gave it:
+     * from then on, for the life of the process, none of its pages can
+     * change access, be unmapped, or be replaced by another mapping, also
+     * not by this library (Linux 6.10+: mseal). MP_ENOTSUP where the OS
+     * cannot, found at run time where the OS has such a call (Linux kernels
+     * before 6.10 and 32-bit kernels refuse it), without one elsewhere
+     * (Windows, macOS). On failure nothing is sealed, except in the rare
+     * case the Linux documentation names (the kernel failing to split a
+     * mapping part way), which the caller cannot tell apart and reports as
+     * a failure all the same. size 0, with base NULL, seals nothing and only
+     * answers whether the OS can seal: MP_OK or MP_ENOTSUP. */
+    mp_status (*seal)(void *base, size_t size);
 } mp__os_api;
 
 /* The table in use. In the fault-injection build tests may replace entries

@@ -258,13 +258,22 @@ static void win_flush_icache(void *addr, size_t size) {
     mp__sys.FlushProcessWriteBuffers();
 }
 
+/* Windows has no call that makes a mapping permanent (VirtualProtect and
+ * VirtualFree work on any range of the process at any time), so sealing is
+ * not supported. */
+static mp_status win_seal(void *base, size_t size) {
+    (void)base;
+    (void)size;
+    return mp__fail(MP_ENOTSUP);
+}
+
 #define WINDOWS_API                                                                                \
     {                                                                                              \
         .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
         .decommit = win_decommit, .protect = win_protect, .remap = win_remap,                      \
         .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
         .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
-        .flush_icache = win_flush_icache,                                                          \
+        .flush_icache = win_flush_icache, .seal = win_seal,                                        \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;

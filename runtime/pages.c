@@ -170,42 +170,60 @@ mp_status mp__pages_free(mp__ref *ref, unsigned prot) {
     return MP_OK;
 }
 
-mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp__ref *to) {
-    if (to == NULL) return mp__fail(MP_EINVAL);
-    if (!prot_allowed(to_prot)) return mp__fail(MP_ENOTSUP);
+/* Ends the life of the held page set of from in its state: step(slot,
+ * to_prot) does to the pages what the new state asks, then the page set is
+ * published with the access to_prot at a new generation in *to, and from
+ * and its copies are stale. When step fails, nothing changes. */
+static mp_status move_on(mp__ref *from, unsigned from_prot, unsigned to_prot,
+                         mp_status (*step)(const mp__slot *slot, unsigned to_prot), mp__ref *to) {
     mp_status s;
     mp__slot *slot = hold(from, from_prot, &s);
     if (slot == NULL) return s;
 
     /* A slot whose generations are used up moves to a fresh slot; take it
-     * first, so that no failure can come after the protection changed. */
+     * first, so that no failure can come after the step. */
     uint32_t index = from->slot;
     mp__slot *target = slot;
     if (!mp__slot_can_renew(slot) && (target = mp__registry_alloc(&index)) == NULL) {
         mp__slot_restore(slot, from);
         return MP_ENOMEM;
     }
-    unsigned char *data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
-    size_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
-    s = mp__os.protect(data, len, to_prot);
+    s = step(slot, to_prot);
     if (s != MP_OK) {
         if (target != slot) mp__slot_free(target, index);
         mp__slot_restore(slot, from);
         return s;
     }
-    if (to_prot & MP__PROT_EXEC) mp__os.flush_icache(data, len);
 
     if (target != slot) {
         target->map_base = slot->map_base;
         target->map_size = slot->map_size;
         target->flags = slot->flags;
-        atomic_store_explicit(&target->data, (uintptr_t)data, memory_order_relaxed);
-        atomic_store_explicit(&target->len, len, memory_order_relaxed);
+        atomic_store_explicit(&target->data,
+                              atomic_load_explicit(&slot->data, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&target->len, atomic_load_explicit(&slot->len, memory_order_relaxed),
+                              memory_order_relaxed);
         mp__slot_free(slot, from->slot);
     }
     atomic_store_explicit(&target->prot, to_prot, memory_order_relaxed);
     mp__slot_publish(target, index, to);
     return MP_OK;
+}
+
+/* The step of a transition: the data gets the access to_prot. */
+static mp_status change_access(const mp__slot *slot, unsigned to_prot) {
+    unsigned char *data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
+    size_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+    mp_status s = mp__os.protect(data, len, to_prot);
+    if (s == MP_OK && (to_prot & MP__PROT_EXEC)) mp__os.flush_icache(data, len);
+    return s;
+}
+
+mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp__ref *to) {
+    if (to == NULL) return mp__fail(MP_EINVAL);
+    if (!prot_allowed(to_prot)) return mp__fail(MP_ENOTSUP);
+    return move_on(from, from_prot, to_prot, change_access, to);
 }
 
 /* Whether [offset, offset + len) is a non-empty range inside size bytes. */
@@ -261,4 +279,21 @@ mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t l
     }
     mp__slot_restore(slot, ref);
     return s;
+}
+
+/* The step of sealing (shared/API.md section 8): the whole reservation is
+ * sealed, guard pages included, so that nothing can be mapped over them
+ * either. */
+static mp_status seal_all(const mp__slot *slot, unsigned to_prot) {
+    (void)to_prot;
+    return mp__os.seal(slot->map_base, slot->map_size);
+}
+
+/* The slot of a sealed page set stays live at the generation published here
+ * for the rest of the process (registry.h): no call holds it again, so it is
+ * never freed or reused, and function references into sealed code never go
+ * stale. */
+mp_status mp__pages_seal(mp__ref *from, unsigned prot, mp__ref *to) {
+    if (to == NULL) return mp__fail(MP_EINVAL);
+    return move_on(from, prot, prot | MP__SEALED, seal_all, to);
 }

@@ -93,6 +93,10 @@ mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
     if (!mp__gen_live(ref->gen)) return NULL;
     mp__slot *slot = mp__registry_slot(ref->slot);
     if (slot == NULL) return NULL;
+    /* A sealed slot is never held (registry.h). Its access word keeps
+     * MP__SEALED for good, so this unlocked look cannot be out of date in a
+     * way that matters: any ref to a sealed slot is refused. */
+    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) & MP__SEALED) return NULL;
     uint32_t held = ref->gen + 1;
     unsigned rounds = 0;
     for (;;) {

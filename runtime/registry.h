@@ -27,6 +27,16 @@
  * retired instead of reused, so a stale reference can never become live
  * again. An all-zero reference is never live (0 is not 4k + 1).
  *
+ * A sealed mapping (shared/API.md section 8: a page set or frozen vector
+ * that can never change or be unmapped) keeps its slot live at one
+ * generation for the rest of the process: its access word holds MP__SEALED
+ * (memory_pages/internal/pages.h) next to its access bits, no call holds
+ * such a slot (mp__slot_hold refuses it, whatever the reference), so it is
+ * never published anew, freed or reused, and its references, function
+ * references included, stay live. A reader of the access word that
+ * reports access (mp_query) masks MP__SEALED off: a sealed page set or
+ * frozen vector is still of its kind, with its access.
+ *
  * Slots live in chunks that are allocated once and never freed or moved, so
  * reading a generation is safe from any thread, even with a garbage index,
  * and a hot path (a vector's push, a function reference's call) may keep a

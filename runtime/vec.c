@@ -680,11 +680,16 @@ mp_status mp__vec_freeze(mp__vec *v, mp__vec *out) {
     return MP_OK;
 }
 
-/* Whether f is a live frozen vector; safe from any thread, since the slot's
- * generation and access are read consistently. */
-static bool frozen_live(const mp__vec *f) {
+/* Whether f is a live vector whose slot has the access word prot (a frozen
+ * or a sealed vector); safe from any thread, since the slot's generation
+ * and access are read consistently. */
+static bool live_as(const mp__vec *f, unsigned prot) {
     mp__slot_view view;
-    return f != NULL && mp__registry_read(&f->ref, &view) && view.prot == MP__PROT_READ;
+    return f != NULL && mp__registry_read(&f->ref, &view) && view.prot == prot;
+}
+
+static bool frozen_live(const mp__vec *f) {
+    return live_as(f, MP__PROT_READ);
 }
 
 size_t mp__vec_frozen_len(const mp__vec *f) {
@@ -739,4 +744,44 @@ mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
     *out = thawed;
     consume(f);
     return MP_OK;
+}
+
+/* ---- Sealed vectors ----
+ *
+ * Sealing a frozen vector seals its whole reservation, the uncommitted rest
+ * and the guard included, so that nothing can be mapped into it later: the
+ * address space stays taken for the life of the process (docs/paged_vec.md).
+ * The sealed vector's slot stays live for good (registry.h). A frozen vector
+ * with no reservation has nothing to seal; it is sealed all the same where
+ * the OS can seal, so that whether sealing works does not depend on the
+ * vector's length. */
+
+#define SEALED (MP__PROT_READ | MP__SEALED)
+
+mp_status mp__vec_seal(mp__vec *f, mp__vec *out) {
+    if (f == NULL || out == NULL) return mp__fail(MP_EINVAL);
+    held h;
+    mp_status s = hold_frozen(f, &h);
+    if (s != MP_OK) return s;
+    mapping m = mapping_of(f);
+    /* An empty range only asks whether the OS can seal (os.h). */
+    s = mp__os.seal(m.total != 0 ? m.base : NULL, m.total);
+    if (s != MP_OK) return restore(f, &h, s);
+    mp__vec sealed = *f;
+    renew(&sealed, &h, SEALED);
+    *out = sealed;
+    consume(f);
+    return MP_OK;
+}
+
+size_t mp__vec_sealed_len(const mp__vec *s) {
+    return live_as(s, SEALED) ? s->len : 0;
+}
+
+const void *mp__vec_sealed_data(const mp__vec *s) {
+    return live_as(s, SEALED) ? s->data : NULL;
+}
+
+const void *mp__vec_sealed_at(const mp__vec *s, size_t i, size_t size) {
+    return live_as(s, SEALED) && i < s->len ? s->data + i * size : NULL;
 }

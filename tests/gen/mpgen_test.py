@@ -294,10 +294,10 @@ class StatesOutput(unittest.TestCase):
 
     def test_each_combination_has_exactly_its_states(self):
         expected = {
-            (False, True): ["none", "r", "rw"],
-            (False, False): ["none", "r", "rw"],
-            (True, True): ["none", "r", "rw", "rx"],
-            (True, False): ["none", "r", "rw", "rx", "rwx"],
+            (False, True): ["none", "r", "rw", "r_sealed"],
+            (False, False): ["none", "r", "rw", "r_sealed"],
+            (True, True): ["none", "r", "rw", "rx", "r_sealed", "rx_sealed"],
+            (True, False): ["none", "r", "rw", "rx", "rwx", "r_sealed", "rx_sealed"],
         }
         for features, states in expected.items():
             header = self.generate(*features)["memory_pages/memory_pages.h"].decode()
@@ -412,7 +412,7 @@ class SecureDefaults(unittest.TestCase):
             macros,
             {"MP_ALLOW_EXEC": "0", "MP_DENY_XW": "1", "MP_HAVE_RX": "0", "MP_HAVE_RWX": "0"},
         )
-        self.assertEqual(states, ["none", "r", "rw"])
+        self.assertEqual(states, ["none", "r", "rw", "r_sealed"])
         self.assertNotIn(b"mp_pages_rx", header)
         self.assertNotIn(b"mp_pages_rwx", header)
 
@@ -422,7 +422,7 @@ class SecureDefaults(unittest.TestCase):
             macros,
             {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "1", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "0"},
         )
-        self.assertEqual(states, ["none", "r", "rw", "rx"])
+        self.assertEqual(states, ["none", "r", "rw", "rx", "r_sealed", "rx_sealed"])
         self.assertNotIn(b"mp_pages_rwx", header)
 
     def test_no_deny_xw_is_the_only_way_to_rwx(self):
@@ -431,7 +431,7 @@ class SecureDefaults(unittest.TestCase):
             macros,
             {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "0", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "1"},
         )
-        self.assertEqual(states, ["none", "r", "rw", "rx", "rwx"])
+        self.assertEqual(states, ["none", "r", "rw", "rx", "rwx", "r_sealed", "rx_sealed"])
         self.assertIn(b"mp_pages_rwx_data_mut", header)
 
     def test_deny_xw_spelled_out_changes_nothing(self):
@@ -446,7 +446,7 @@ class SecureDefaults(unittest.TestCase):
         self.assertEqual(macros["MP_DENY_XW"], "0")
         self.assertEqual(macros["MP_HAVE_RX"], "0")
         self.assertEqual(macros["MP_HAVE_RWX"], "0")
-        self.assertEqual(states, ["none", "r", "rw"])
+        self.assertEqual(states, ["none", "r", "rw", "r_sealed"])
 
 
 class BazelOutput(unittest.TestCase):

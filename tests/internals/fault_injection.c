@@ -116,6 +116,11 @@ static mp_status no_dump(void *addr, size_t size) {
     return mp__os_native.no_dump(addr, size);
 }
 
+static mp_status seal(void *base, size_t size) {
+    FAIL_IF_HIT(seal);
+    return mp__os_native.seal(base, size);
+}
+
 /* flush_icache cannot fail, so it goes straight to the platform. */
 static void flush_icache(void *addr, size_t size) {
     mp__os_native.flush_icache(addr, size);
@@ -135,6 +140,7 @@ static const mp__os_api counting = {
     .lock = lock,
     .no_dump = no_dump,
     .flush_icache = flush_icache,
+    .seal = seal,
 };
 
 void fault_install(void) {
@@ -330,7 +336,8 @@ static const mp__sys_api sys_counting = {
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
  * size, flags, to); mlock (addr, size); membarrier (cmd, flags); sysconf
- * (name); open (flags); read (fd, size); close (fd). */
+ * (name); open (flags); read (fd, size); close (fd); mseal (addr, size,
+ * flags). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -398,6 +405,11 @@ static int w_close(int fd) {
     return mp__sys_native.close(fd);
 }
 
+static int w_mseal(void *addr, size_t size, unsigned long flags) {
+    if (sys_hit("mseal", true, U(addr), size, flags, 0)) SYS_FAIL(-1);
+    return mp__sys_native.mseal(addr, size, flags);
+}
+
 static const mp__sys_api sys_counting = {
     .mmap = w_mmap,
     .munmap = w_munmap,
@@ -411,6 +423,7 @@ static const mp__sys_api sys_counting = {
     .open = w_open,
     .read = w_read,
     .close = w_close,
+    .mseal = w_mseal,
 };
 
 #endif

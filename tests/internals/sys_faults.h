@@ -128,6 +128,9 @@ inline Expected PlatformExpected(const sys_call &c, int code) {
         return {MP_ENOTSUP, "mmap(MAP_HUGETLB) EINVAL -> MP_ENOTSUP"};
     }
 #endif
+    if (Entry(c, "mseal") && code == EPERM) {
+        return {MP_ENOTSUP, "mseal EPERM -> MP_ENOTSUP"};
+    }
     if (Entry(c, "mremap") && (code == EINVAL || code == EFAULT)) {
         return {MP_OK, "mremap EINVAL/EFAULT -> copying"};
     }

@@ -1,8 +1,10 @@
 /*
  * Must-not-compile cases for the permission-state types (shared/API.md
  * section 3): a state the build does not allow has no type and no
- * functions, a state has only the accessors its access allows, and the
- * state types do not convert into one another. See nc.bzl for the format.
+ * functions, a state has only the accessors its access allows, the
+ * state types do not convert into one another, and a sealed state
+ * (section 8) has nothing that frees or changes its pages. See nc.bzl for
+ * the format.
  *
  * Compiled with no case selected, the file is the control: it does, with
  * the right types and functions, what each case gets wrong.
@@ -21,10 +23,17 @@ void nc_control(mp_pages_none *none, mp_pages_r *r, mp_pages_rw *rw) {
     (void)mp_pages_none_len(none);
     (void)mp_pages_rw_free(rw);
     mp_pages_rw_data_mut(rw)[0] = 1;
+    mp_pages_r_sealed r_sealed;
+    (void)mp_pages_r_seal(r, &r_sealed);
+    (void)mp_pages_r_sealed_data(&r_sealed)[0];
+    (void)mp_pages_r_sealed_len(&r_sealed);
 #if MP_HAVE_RX
     mp_pages_rx rx;
     (void)mp_pages_rw_into_rx(rw, &rx);
     (void)mp_pages_rx_data(&rx);
+    mp_pages_rx_sealed rx_sealed;
+    (void)mp_pages_rx_seal(&rx, &rx_sealed);
+    (void)mp_pages_rx_sealed_data(&rx_sealed);
 #endif
 #if MP_HAVE_RWX
     mp_pages_rwx rwx;
@@ -152,6 +161,86 @@ void nc_case(mp_pages_r *r) {
     mp_pages_rw rw;
     rw = *r;
     (void)rw;
+}
+#endif
+
+/* nc-case: free_on_r_sealed
+ * nc-expect: implicit declaration of function 'mp_pages_r_sealed_free'
+ */
+#ifdef NC_CASE_free_on_r_sealed
+void nc_case(mp_pages_r_sealed *p) {
+    (void)mp_pages_r_sealed_free(p);
+}
+#endif
+
+/* nc-case: into_on_r_sealed
+ * nc-expect: implicit declaration of function 'mp_pages_r_sealed_into_rw'
+ */
+#ifdef NC_CASE_into_on_r_sealed
+void nc_case(mp_pages_r_sealed *p, mp_pages_rw *rw) {
+    (void)mp_pages_r_sealed_into_rw(p, rw);
+}
+#endif
+
+/* nc-case: write_through_r_sealed_data
+ * nc-expect: assignment of read-only location '\*mp_pages_r_sealed_data\(|read-only variable is not assignable\n *mp_pages_r_sealed_data\(
+ */
+#ifdef NC_CASE_write_through_r_sealed_data
+void nc_case(mp_pages_r_sealed *p) {
+    mp_pages_r_sealed_data(p)[0] = 1;
+}
+#endif
+
+/* nc-case: r_sealed_passed_as_r
+ * nc-expect: passing argument 1 of 'mp_pages_r_free' from incompatible pointer type|incompatible pointer types passing 'mp_pages_r_sealed \*'.* to parameter of type 'mp_pages_r \*'
+ */
+#ifdef NC_CASE_r_sealed_passed_as_r
+void nc_case(mp_pages_r_sealed *p) {
+    (void)mp_pages_r_free(p);
+}
+#endif
+
+/* nc-case: seal_of_rw
+ * nc-expect: implicit declaration of function 'mp_pages_rw_seal'
+ */
+#ifdef NC_CASE_seal_of_rw
+void nc_case(mp_pages_rw *rw, mp_pages_r_sealed *out) {
+    (void)mp_pages_rw_seal(rw, out);
+}
+#endif
+
+/* nc-case: free_on_rx_sealed
+ * nc-when: MP_HAVE_RX
+ * nc-expect: implicit declaration of function 'mp_pages_rx_sealed_free'
+ */
+#ifdef NC_CASE_free_on_rx_sealed
+#if MP_HAVE_RX
+void nc_case(mp_pages_rx_sealed *p) {
+    (void)mp_pages_rx_sealed_free(p);
+}
+#endif
+#endif
+
+/* nc-case: into_on_rx_sealed
+ * nc-when: MP_HAVE_RX
+ * nc-expect: implicit declaration of function 'mp_pages_rx_sealed_into_rw'
+ */
+#ifdef NC_CASE_into_on_rx_sealed
+#if MP_HAVE_RX
+void nc_case(mp_pages_rx_sealed *p, mp_pages_rw *rw) {
+    (void)mp_pages_rx_sealed_into_rw(p, rw);
+}
+#endif
+#endif
+
+/* nc-case: rx_sealed_without_allow_exec
+ * nc-when: !MP_HAVE_RX
+ * nc-expect: unknown type name 'mp_pages_rx_sealed'|undeclared identifier 'mp_pages_rx_sealed'
+ */
+#ifdef NC_CASE_rx_sealed_without_allow_exec
+void nc_case(void) {
+    mp_pages_rx_sealed p;
+    (void)p;
 }
 #endif
 

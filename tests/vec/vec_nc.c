@@ -1,7 +1,8 @@
 /*
  * Must-not-compile cases for PagedVec (shared/API.md section 5): a frozen
- * vector gives no way to write its elements, and a vector, its frozen form
- * and vectors of other element types do not convert into one another. See
+ * vector gives no way to write its elements, a sealed one (section 8) none
+ * to write, free or thaw it, and a vector, its frozen and sealed forms and
+ * vectors of other element types do not convert into one another. See
  * tests/nc/nc.bzl for the format.
  *
  * Compiled with no case selected, the file is the control: it does, with
@@ -22,6 +23,11 @@ void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
     (void)int_vec_freeze(v, f);
     (void)int_vec_frozen_thaw(f, v);
     (void)u8_vec_push(bytes, 1);
+    int_vec_sealed sealed;
+    (void)int_vec_frozen_seal(f, &sealed);
+    (void)*int_vec_sealed_at(&sealed, 0);
+    (void)int_vec_sealed_data(&sealed)[0];
+    (void)int_vec_sealed_len(&sealed);
 }
 
 /* The case comments stay unwrapped: nc_compile.py reads one line per field. */
@@ -109,6 +115,51 @@ struct not_an_int {
 void nc_case(int_vec *v) {
     struct not_an_int e = {1};
     (void)int_vec_push(v, e);
+}
+#endif
+
+/* nc-case: sealed_has_no_free
+ * nc-expect: implicit declaration of function 'int_vec_sealed_free'
+ */
+#ifdef NC_CASE_sealed_has_no_free
+void nc_case(int_vec_sealed *s) {
+    (void)int_vec_sealed_free(s);
+}
+#endif
+
+/* nc-case: sealed_has_no_thaw
+ * nc-expect: implicit declaration of function 'int_vec_sealed_thaw'
+ */
+#ifdef NC_CASE_sealed_has_no_thaw
+void nc_case(int_vec_sealed *s, int_vec *v) {
+    (void)int_vec_sealed_thaw(s, v);
+}
+#endif
+
+/* nc-case: write_through_sealed_at
+ * nc-expect: assignment of read-only location '\*int_vec_sealed_at\(|read-only variable is not assignable\n *\*int_vec_sealed_at\(
+ */
+#ifdef NC_CASE_write_through_sealed_at
+void nc_case(int_vec_sealed *s) {
+    *int_vec_sealed_at(s, 0) = 1;
+}
+#endif
+
+/* nc-case: sealed_where_frozen_expected
+ * nc-expect: passing argument 1 of 'int_vec_frozen_free' from incompatible pointer type|incompatible pointer types passing 'int_vec_sealed \*'.* to parameter of type 'int_vec_frozen \*'
+ */
+#ifdef NC_CASE_sealed_where_frozen_expected
+void nc_case(int_vec_sealed *s) {
+    (void)int_vec_frozen_free(s);
+}
+#endif
+
+/* nc-case: vector_sealed_without_freezing
+ * nc-expect: implicit declaration of function 'int_vec_seal'
+ */
+#ifdef NC_CASE_vector_sealed_without_freezing
+void nc_case(int_vec *v, int_vec_sealed *out) {
+    (void)int_vec_seal(v, out);
 }
 #endif
 

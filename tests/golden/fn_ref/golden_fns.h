@@ -14,8 +14,9 @@
  * is docs/jit.md of memory_pages; the contract is shared/API.md section 4.
  * In short: _call returns MP_ESTALE without calling once the pages moved to
  * another state or were freed, also through copies of the reference; a call
- * that races with such a transition is not protected. Function references
- * exist only in builds with allow_exec.
+ * that races with such a transition is not protected. _raw hands out the
+ * plain function pointer, which nothing checks after that. Function
+ * references exist only in builds with allow_exec.
  */
 #ifndef MP_FN_REFS_8float_fn_7many_fn_8noarg_fn_7node_fn_7pred_fn_6ptr_fn_7tick_fn_H
 #define MP_FN_REFS_8float_fn_7many_fn_8noarg_fn_7node_fn_7pred_fn_6ptr_fn_7tick_fn_H
@@ -44,6 +45,10 @@ typedef struct float_fn { mp__fn_ref ref_; } float_fn;
 static inline mp_status float_fn_from(const mp_pages_rx *p, size_t offset, float_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
+/* As float_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status float_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, float_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_RWX
 /* As float_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status float_fn_from_rwx(const mp_pages_rwx *p, size_t offset, float_fn *out) {
@@ -61,6 +66,13 @@ static inline mp_status float_fn_call(const float_fn *f, double a0, float a1, lo
     *ret = ((double (*)(double, float, long double))f->ref_.code)(a0, a1, a2);
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status float_fn_raw(const float_fn *f, double (**out)(double, float, long double)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (double (*)(double, float, long double))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- many_fn: int64_t(int8_t, uint16_t, int, unsigned long, long long, size_t, intptr_t, char, short, unsigned int, int32_t, uint64_t, ptrdiff_t, int_fast8_t, uint_least32_t, wchar_t) ---- */
 
@@ -69,6 +81,10 @@ typedef struct many_fn { mp__fn_ref ref_; } many_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status many_fn_from(const mp_pages_rx *p, size_t offset, many_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As many_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status many_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, many_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As many_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -87,6 +103,13 @@ static inline mp_status many_fn_call(const many_fn *f, int8_t a0, uint16_t a1, i
     *ret = ((int64_t (*)(int8_t, uint16_t, int, unsigned long, long long, size_t, intptr_t, char, short, unsigned int, int32_t, uint64_t, ptrdiff_t, int_fast8_t, uint_least32_t, wchar_t))f->ref_.code)(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status many_fn_raw(const many_fn *f, int64_t (**out)(int8_t, uint16_t, int, unsigned long, long long, size_t, intptr_t, char, short, unsigned int, int32_t, uint64_t, ptrdiff_t, int_fast8_t, uint_least32_t, wchar_t)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (int64_t (*)(int8_t, uint16_t, int, unsigned long, long long, size_t, intptr_t, char, short, unsigned int, int32_t, uint64_t, ptrdiff_t, int_fast8_t, uint_least32_t, wchar_t))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- noarg_fn: int32_t(void) ---- */
 
@@ -95,6 +118,10 @@ typedef struct noarg_fn { mp__fn_ref ref_; } noarg_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status noarg_fn_from(const mp_pages_rx *p, size_t offset, noarg_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As noarg_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status noarg_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, noarg_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As noarg_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -113,6 +140,13 @@ static inline mp_status noarg_fn_call(const noarg_fn *f, int32_t *ret) {
     *ret = ((int32_t (*)(void))f->ref_.code)();
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status noarg_fn_raw(const noarg_fn *f, int32_t (**out)(void)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (int32_t (*)(void))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- node_fn: struct node *(struct node *, const union tag *, enum color *, my_type **) ---- */
 
@@ -121,6 +155,10 @@ typedef struct node_fn { mp__fn_ref ref_; } node_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status node_fn_from(const mp_pages_rx *p, size_t offset, node_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As node_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status node_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, node_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As node_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -139,6 +177,13 @@ static inline mp_status node_fn_call(const node_fn *f, struct node *a0, const un
     *ret = ((struct node *(*)(struct node *, const union tag *, enum color *, my_type **))f->ref_.code)(a0, a1, a2, a3);
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status node_fn_raw(const node_fn *f, struct node *(**out)(struct node *, const union tag *, enum color *, my_type **)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (struct node *(*)(struct node *, const union tag *, enum color *, my_type **))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- pred_fn: bool(bool, bool) ---- */
 
@@ -147,6 +192,10 @@ typedef struct pred_fn { mp__fn_ref ref_; } pred_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status pred_fn_from(const mp_pages_rx *p, size_t offset, pred_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As pred_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status pred_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, pred_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As pred_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -165,6 +214,13 @@ static inline mp_status pred_fn_call(const pred_fn *f, bool a0, bool a1, bool *r
     *ret = ((bool (*)(bool, bool))f->ref_.code)(a0, a1);
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status pred_fn_raw(const pred_fn *f, bool (**out)(bool, bool)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (bool (*)(bool, bool))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- ptr_fn: char *(const char *, void *, const void *const *, char *) ---- */
 
@@ -173,6 +229,10 @@ typedef struct ptr_fn { mp__fn_ref ref_; } ptr_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status ptr_fn_from(const mp_pages_rx *p, size_t offset, ptr_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As ptr_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status ptr_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, ptr_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As ptr_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -191,6 +251,13 @@ static inline mp_status ptr_fn_call(const ptr_fn *f, const char *a0, void *a1, c
     *ret = ((char *(*)(const char *, void *, const void *const *, char *))f->ref_.code)(a0, a1, a2, a3);
     return MP_OK;
 }
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status ptr_fn_raw(const ptr_fn *f, char *(**out)(const char *, void *, const void *const *, char *)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (char *(*)(const char *, void *, const void *const *, char *))f->ref_.code;
+    return MP_OK;
+}
 
 /* ---- tick_fn: void(void) ---- */
 
@@ -199,6 +266,10 @@ typedef struct tick_fn { mp__fn_ref ref_; } tick_fn;
 /* Makes *out refer to the code at byte offset of p; MP_EINVAL (offset >= len), MP_ESTALE. */
 static inline mp_status tick_fn_from(const mp_pages_rx *p, size_t offset, tick_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+/* As tick_fn_from, for sealed rx pages: the reference never goes stale. */
+static inline mp_status tick_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size_t offset, tick_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_EXEC | MP__SEALED, offset, (mp__fn_ref *)out);
 }
 #if MP_HAVE_RWX
 /* As tick_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
@@ -215,6 +286,13 @@ static inline mp_status tick_fn_call(const tick_fn *f) {
     if (f == NULL) return mp__fn_ref_fail(MP_EINVAL);
     if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
     ((void (*)(void))f->ref_.code)();
+    return MP_OK;
+}
+/* Sets *out to f's plain function pointer; MP_EINVAL for NULL, MP_ESTALE when f is stale. Unchecked from then on. */
+static inline mp_status tick_fn_raw(const tick_fn *f, void (**out)(void)) {
+    if (f == NULL || out == NULL) return mp__fn_ref_fail(MP_EINVAL);
+    if (!mp__fn_ref_live(&f->ref_)) return mp__fn_ref_fail(MP_ESTALE);
+    *out = (void (*)(void))f->ref_.code;
     return MP_OK;
 }
 

@@ -9,7 +9,8 @@
  * A state the build does not allow has no type at all. A handle is a plain
  * struct that names its pages; moving pages to another state (_into_)
  * consumes the handle and every copy of it, and later calls on them return
- * MP_ESTALE, NULL or 0. See shared/API.md section 3.
+ * MP_ESTALE, NULL or 0. See shared/API.md section 3. Read-only and
+ * read-execute pages can also be sealed for good (_seal, section 8).
  */
 #ifndef MEMORY_PAGES_MEMORY_PAGES_H
 #define MEMORY_PAGES_MEMORY_PAGES_H
@@ -199,6 +200,35 @@ static inline mp_status mp_pages_rw_into_none(mp_pages_rw *from, mp_pages_none *
  * On failure nothing changes. */
 static inline mp_status mp_pages_rw_into_r(mp_pages_rw *from, mp_pages_r *to) {
     return mp__pages_into((mp__ref *)from, MP__PROT_READ | MP__PROT_WRITE, MP__PROT_READ, (mp__ref *)to);
+}
+
+/* ---- mp_pages_r_sealed: read access, sealed for the life of the process ---- */
+
+/* Pages with read access that can never change access or be unmapped. */
+typedef struct mp_pages_r_sealed {
+    mp__ref ref_;
+} mp_pages_r_sealed;
+
+/* Seals the pages of p, guard pages included, at the same address: from
+ * then on nothing (mprotect, munmap, mmap over them) can change them, for
+ * the life of the process. On success *out owns them, and p and every copy
+ * of it are stale. MP_ENOTSUP where the OS cannot seal (Linux before 6.10,
+ * 32-bit kernels, Windows, macOS), found at run time; on failure nothing
+ * changes. */
+static inline mp_status mp_pages_r_seal(mp_pages_r *p, mp_pages_r_sealed *out) {
+    return mp__pages_seal((mp__ref *)p, MP__PROT_READ, (mp__ref *)out);
+}
+
+/* Returns the size of the pages in bytes, or 0 if p is NULL or not sealed
+ * pages. */
+static inline size_t mp_pages_r_sealed_len(const mp_pages_r_sealed *p) {
+    return mp__pages_len((const mp__ref *)p, MP__PROT_READ | MP__SEALED);
+}
+
+/* Returns the first byte of the pages, or NULL if p is NULL or not sealed
+ * pages. */
+static inline const uint8_t *mp_pages_r_sealed_data(const mp_pages_r_sealed *p) {
+    return (const uint8_t *)mp__pages_data((const mp__ref *)p, MP__PROT_READ | MP__SEALED);
 }
 
 #ifdef __cplusplus

@@ -587,6 +587,69 @@ static inline mp_status u32_vec_frozen_thaw(u32_vec_frozen *f, u32_vec *out) {
     return mp__vec_thaw((mp__vec *)f, (mp__vec *)out);
 }
 
+/* ---- name_vec_sealed: a frozen name_vec sealed for the life of the process ---- */
+
+/* A frozen vector whose pages can never change or be unmapped. */
+typedef struct name_vec_sealed { mp__vec raw_; } name_vec_sealed;
+/* Seals f's whole reservation at the same address and moves it to *out; f and its copies go stale. MP_ENOTSUP where the OS cannot seal. */
+static inline mp_status name_vec_frozen_seal(name_vec_frozen *f, name_vec_sealed *out) {
+    return mp__vec_seal((mp__vec *)f, (mp__vec *)out);
+}
+/* Returns the number of elements; 0 for NULL or a handle that is not sealed. */
+static inline size_t name_vec_sealed_len(const name_vec_sealed *s) {
+    return mp__vec_sealed_len((const mp__vec *)s);
+}
+/* Returns the first element; NULL for NULL or a handle that is not sealed. */
+static inline const char * const *name_vec_sealed_data(const name_vec_sealed *s) {
+    return (const char * const *)mp__vec_sealed_data((const mp__vec *)s);
+}
+/* Returns element i; NULL when i >= len, for NULL or a handle that is not sealed. */
+static inline const char * const *name_vec_sealed_at(const name_vec_sealed *s, size_t i) {
+    return (const char * const *)mp__vec_sealed_at((const mp__vec *)s, i, sizeof(const char *));
+}
+
+/* ---- point_vec_sealed: a frozen point_vec sealed for the life of the process ---- */
+
+/* A frozen vector whose pages can never change or be unmapped. */
+typedef struct point_vec_sealed { mp__vec raw_; } point_vec_sealed;
+/* Seals f's whole reservation at the same address and moves it to *out; f and its copies go stale. MP_ENOTSUP where the OS cannot seal. */
+static inline mp_status point_vec_frozen_seal(point_vec_frozen *f, point_vec_sealed *out) {
+    return mp__vec_seal((mp__vec *)f, (mp__vec *)out);
+}
+/* Returns the number of elements; 0 for NULL or a handle that is not sealed. */
+static inline size_t point_vec_sealed_len(const point_vec_sealed *s) {
+    return mp__vec_sealed_len((const mp__vec *)s);
+}
+/* Returns the first element; NULL for NULL or a handle that is not sealed. */
+static inline struct point const *point_vec_sealed_data(const point_vec_sealed *s) {
+    return (struct point const *)mp__vec_sealed_data((const mp__vec *)s);
+}
+/* Returns element i; NULL when i >= len, for NULL or a handle that is not sealed. */
+static inline struct point const *point_vec_sealed_at(const point_vec_sealed *s, size_t i) {
+    return (struct point const *)mp__vec_sealed_at((const mp__vec *)s, i, sizeof(struct point));
+}
+
+/* ---- u32_vec_sealed: a frozen u32_vec sealed for the life of the process ---- */
+
+/* A frozen vector whose pages can never change or be unmapped. */
+typedef struct u32_vec_sealed { mp__vec raw_; } u32_vec_sealed;
+/* Seals f's whole reservation at the same address and moves it to *out; f and its copies go stale. MP_ENOTSUP where the OS cannot seal. */
+static inline mp_status u32_vec_frozen_seal(u32_vec_frozen *f, u32_vec_sealed *out) {
+    return mp__vec_seal((mp__vec *)f, (mp__vec *)out);
+}
+/* Returns the number of elements; 0 for NULL or a handle that is not sealed. */
+static inline size_t u32_vec_sealed_len(const u32_vec_sealed *s) {
+    return mp__vec_sealed_len((const mp__vec *)s);
+}
+/* Returns the first element; NULL for NULL or a handle that is not sealed. */
+static inline uint32_t const *u32_vec_sealed_data(const u32_vec_sealed *s) {
+    return (uint32_t const *)mp__vec_sealed_data((const mp__vec *)s);
+}
+/* Returns element i; NULL when i >= len, for NULL or a handle that is not sealed. */
+static inline uint32_t const *u32_vec_sealed_at(const u32_vec_sealed *s, size_t i) {
+    return (uint32_t const *)mp__vec_sealed_at((const mp__vec *)s, i, sizeof(uint32_t));
+}
+
 #ifdef __cplusplus
 }
 #endif

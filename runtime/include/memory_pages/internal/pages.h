@@ -20,6 +20,12 @@ extern "C" {
 
 enum { MP__PROT_NONE = 0, MP__PROT_READ = 1, MP__PROT_WRITE = 2, MP__PROT_EXEC = 4 };
 
+/* Not an access bit: added to the access bits a sealed page set or sealed
+ * vector is registered with (shared/API.md section 8), so that its handles
+ * differ from those of the unsealed state with the same access, and no
+ * call for that state accepts a sealed one. The OS layer never sees it. */
+enum { MP__SEALED = 8 };
+
 /* A reference to one live page set: the index of its slot in the registry
  * and the generation the slot had when the reference was made. Every
  * generated handle type holds exactly one, as its only member. An all-zero
@@ -37,6 +43,10 @@ mp_status mp__pages_into(mp__ref *from, unsigned from_prot, unsigned to_prot, mp
 mp_status mp__pages_advise(const mp__ref *ref, unsigned prot, size_t offset, size_t len,
                            mp_advice advice);
 mp_status mp__pages_discard(mp__ref *ref, unsigned prot, size_t offset, size_t len);
+/* Seals the live page set from, whose access is prot, and makes *to the
+ * reference of the sealed page set (access prot | MP__SEALED) at the same
+ * address; from and its copies go stale. */
+mp_status mp__pages_seal(mp__ref *from, unsigned prot, mp__ref *to);
 
 #ifdef __cplusplus
 }

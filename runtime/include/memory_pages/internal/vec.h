@@ -113,6 +113,12 @@ const void *mp__vec_frozen_data(const mp__vec *f);
 const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size);
 mp_status mp__vec_frozen_free(mp__vec *f);
 mp_status mp__vec_thaw(mp__vec *f, mp__vec *out);
+/* Sealing a frozen vector (shared/API.md section 8): *out gets the sealed
+ * vector, f and its copies go stale. */
+mp_status mp__vec_seal(mp__vec *f, mp__vec *out);
+size_t mp__vec_sealed_len(const mp__vec *s);
+const void *mp__vec_sealed_data(const mp__vec *s);
+const void *mp__vec_sealed_at(const mp__vec *s, size_t i, size_t size);
 
 /* Releases every reservation that freed vectors left in the cache of
  * runtime/vec.c. For tests that count mappings or fail OS calls one by one;
