@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, whatever this project needs and is missing on a
 # Debian 12 machine: Bazel 4.2.3 (bazel-bootstrap), the C and C++ compilers,
-# Python's Jinja2 for the generator, Debian's GoogleTest sources, clang-format
-# and npm (which fetches buildifier for tools/check_format.sh).
+# Python's Jinja2 for the generator, Debian's GoogleTest sources, xbyak (the
+# header-only x86 assembler of tests/assembler), clang-format and npm (which
+# fetches buildifier for tools/check_format.sh).
 #
 # It is idempotent: when everything is there it prints nothing and installs
 # nothing. It runs apt-get as root, through sudo when not root already.
@@ -23,6 +24,7 @@ packages=(
     gcc
     git
     googletest
+    libxbyak-dev
     make
     python3
     python3-jinja2

@@ -61,10 +61,6 @@ SKIP_REASONS = [
     (r"no rwx pages in this build", ("default", "exec")),
     (r"this build allows every access", ("rwx",)),
     (r"a build with deny_xw=false may have W\+X pages", ("rwx",)),
-    # The templates do not generate the _raw of shared/API.md section 4 yet;
-    # tests/fn_ref/fn_ref_args_test.cc checks _call and says it could not
-    # check _raw. Drop this class when the templates have _raw.
-    (r"the generated header has no \w+_raw", ("exec", "rwx")),
     # Limits and settings of the machine, which a native run may have:
     # RLIMIT_MEMLOCK (the tests probe mlock alone before they skip), the
     # kernel's transparent huge pages, the pool of reserved huge pages.

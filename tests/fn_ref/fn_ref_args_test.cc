@@ -3,9 +3,8 @@
 // the stack in every calling convention the suite runs on; int32_t, double,
 // pointer and float arguments in one call; a struct pointer with a void
 // return. Each is called through _call and through the plain pointer of
-// _raw where the generated header has _raw (see MP_TEST_RAW in
-// test_code.h), and the results are checked against the same computation
-// in C. Builds with allow_exec only.
+// _raw, and the results are checked against the same computation in C.
+// Builds with allow_exec only.
 //
 // The code is written by hand per architecture and calling convention
 // (tests/fn_ref/test_code.h: x86-64 System V and Win64, i686 cdecl,
@@ -29,10 +28,6 @@ namespace {
 
 using mp_test::Code;
 
-MP_TEST_RAW(sum8_fn)
-MP_TEST_RAW(mix_fn)
-MP_TEST_RAW(pair_fn)
-
 #define SKIP_WITHOUT_CODE()                                                                        \
     if (!mp_test::kHaveCode) GTEST_SKIP() << "no test code for this architecture"
 
@@ -53,11 +48,8 @@ TEST(FnRefArgs, EightInt64ArgumentsEachInItsPlace) {
     ASSERT_EQ(sum8_fn_from(&rx, 0, &f), MP_OK);
     int64_t (*raw)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) =
         nullptr;
-    const auto raw_status = sum8_fn_raw_if_any(&f, &raw);
-    if (raw_status) {
-        ASSERT_EQ(*raw_status, MP_OK);
-        ASSERT_NE(raw, nullptr);
-    }
+    ASSERT_EQ(sum8_fn_raw(&f, &raw), MP_OK);
+    ASSERT_NE(raw, nullptr);
 
     // Small distinct values show each argument's place in the result's
     // bytes; the others fill the high halves, which i686 passes apart, and
@@ -76,10 +68,8 @@ TEST(FnRefArgs, EightInt64ArgumentsEachInItsPlace) {
         int64_t got = 0;
         ASSERT_EQ(sum8_fn_call(&f, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], &got), MP_OK);
         EXPECT_EQ(got, want) << "through _call, first argument " << a[0];
-        if (raw != nullptr) {
-            EXPECT_EQ(raw(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]), want)
-                << "through _raw, first argument " << a[0];
-        }
+        EXPECT_EQ(raw(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]), want)
+            << "through _raw, first argument " << a[0];
     }
     // The two orders of the first case differ: the arguments are not summed
     // alike.
@@ -94,11 +84,8 @@ TEST(FnRefArgs, IntDoublePointerAndFloatInOneCall) {
     mix_fn f;
     ASSERT_EQ(mix_fn_from(&rx, 0, &f), MP_OK);
     double (*raw)(int32_t, double, const int64_t *, float) = nullptr;
-    const auto raw_status = mix_fn_raw_if_any(&f, &raw);
-    if (raw_status) {
-        ASSERT_EQ(*raw_status, MP_OK);
-        ASSERT_NE(raw, nullptr);
-    }
+    ASSERT_EQ(mix_fn_raw(&f, &raw), MP_OK);
+    ASSERT_NE(raw, nullptr);
 
     // Each argument has a magnitude of its own, exact in a double, so the
     // sum shows which ones arrived: a in the millions, *c in the thousands,
@@ -121,9 +108,7 @@ TEST(FnRefArgs, IntDoublePointerAndFloatInOneCall) {
         double got = 0;
         ASSERT_EQ(mix_fn_call(&f, k.a, k.b, &k.c, k.d, &got), MP_OK);
         EXPECT_EQ(got, want) << "through _call, a = " << k.a;
-        if (raw != nullptr) {
-            EXPECT_EQ(raw(k.a, k.b, &k.c, k.d), want) << "through _raw, a = " << k.a;
-        }
+        EXPECT_EQ(raw(k.a, k.b, &k.c, k.d), want) << "through _raw, a = " << k.a;
     }
     EXPECT_EQ(mp_pages_rx_free(&rx), MP_OK);
 }
@@ -134,11 +119,8 @@ TEST(FnRefArgs, StructPointerAndVoidReturn) {
     pair_fn f;
     ASSERT_EQ(pair_fn_from(&rx, 0, &f), MP_OK);
     void (*raw)(struct mp_test_pair *, int64_t) = nullptr;
-    const auto raw_status = pair_fn_raw_if_any(&f, &raw);
-    if (raw_status) {
-        ASSERT_EQ(*raw_status, MP_OK);
-        ASSERT_NE(raw, nullptr);
-    }
+    ASSERT_EQ(pair_fn_raw(&f, &raw), MP_OK);
+    ASSERT_NE(raw, nullptr);
 
     // The second and third cases carry across the halves of i686's 32-bit
     // registers.
@@ -151,12 +133,10 @@ TEST(FnRefArgs, StructPointerAndVoidReturn) {
         ASSERT_EQ(pair_fn_call(&f, &p, c.k), MP_OK);
         EXPECT_EQ(p.x, c.x) << "the code reads x and leaves it";
         EXPECT_EQ(p.y, c.y) << "through _call, x = " << c.x;
-        if (raw != nullptr) {
-            p = {c.x, -7};
-            raw(&p, c.k);
-            EXPECT_EQ(p.x, c.x);
-            EXPECT_EQ(p.y, c.y) << "through _raw, x = " << c.x;
-        }
+        p = {c.x, -7};
+        raw(&p, c.k);
+        EXPECT_EQ(p.x, c.x);
+        EXPECT_EQ(p.y, c.y) << "through _raw, x = " << c.x;
     }
     EXPECT_EQ(mp_pages_rx_free(&rx), MP_OK);
 }
@@ -175,18 +155,14 @@ TEST(FnRefArgs, ReferencesToTheCodeGoStaleWithItsPages) {
     EXPECT_EQ(pair_fn_call(&f, &p, 5), MP_ESTALE);
     EXPECT_EQ(p.y, 2) << "a stale call ran the code";
     void (*raw)(struct mp_test_pair *, int64_t) = nullptr;
-    const auto raw_status = pair_fn_raw_if_any(&f, &raw);
-    if (raw_status) {
-        EXPECT_EQ(*raw_status, MP_ESTALE);
-    }
-    EXPECT_EQ(raw, nullptr);
+    EXPECT_EQ(pair_fn_raw(&f, &raw), MP_ESTALE);
+    EXPECT_EQ(raw, nullptr) << "a stale _raw handed out a pointer";
     EXPECT_EQ(mp_pages_rw_free(&rw), MP_OK);
 }
 
-// The tests above call the code through the plain pointer of _raw only
-// where the generated header has _raw (MP_TEST_RAW). This test says, with a
-// skip, when it has none, so that the missing checks show in the run.
-TEST(FnRefArgs, EverySignatureHasRaw) {
+// _raw refuses NULL and an all-zero (never live) reference, for every
+// signature, and writes no pointer then.
+TEST(FnRefArgs, RawRefusesNullAndZeroedReferences) {
     const sum8_fn sum8{};
     const mix_fn mix{};
     const pair_fn pair{};
@@ -194,17 +170,14 @@ TEST(FnRefArgs, EverySignatureHasRaw) {
         nullptr;
     double (*mix_raw)(int32_t, double, const int64_t *, float) = nullptr;
     void (*pair_raw)(struct mp_test_pair *, int64_t) = nullptr;
-    const bool have[] = {sum8_fn_raw_if_any(&sum8, &sum8_raw).has_value(),
-                         mix_fn_raw_if_any(&mix, &mix_raw).has_value(),
-                         pair_fn_raw_if_any(&pair, &pair_raw).has_value()};
-    // Either every generated header has _raw or none does: they come from
-    // one template.
-    EXPECT_TRUE(have[0] == have[1] && have[1] == have[2]);
-    if (!have[0]) {
-        GTEST_SKIP() << "the generated header has no sum8_fn_raw (nor mix_fn_raw, pair_fn_raw), "
-                        "which shared/API.md section 4 names: the other tests here checked "
-                        "_call only";
-    }
+    EXPECT_EQ(sum8_fn_raw(&sum8, &sum8_raw), MP_ESTALE);
+    EXPECT_EQ(mix_fn_raw(&mix, &mix_raw), MP_ESTALE);
+    EXPECT_EQ(pair_fn_raw(&pair, &pair_raw), MP_ESTALE);
+    EXPECT_EQ(sum8_fn_raw(nullptr, &sum8_raw), MP_EINVAL);
+    EXPECT_EQ(mix_fn_raw(&mix, nullptr), MP_EINVAL);
+    EXPECT_EQ(sum8_raw, nullptr);
+    EXPECT_EQ(mix_raw, nullptr);
+    EXPECT_EQ(pair_raw, nullptr);
 }
 
 } // namespace

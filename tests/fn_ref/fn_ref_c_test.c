@@ -58,6 +58,18 @@ int main(void) {
         failures++;
     }
 
+    /* _raw in C: the pointer types it takes, and no pointer from a stale
+     * reference. */
+    const char *(*ptr_raw)(void) = NULL;
+    void (*noarg_raw)(void) = NULL;
+    expect_status("ptr_fn_raw", ptr_fn_raw(&ptr, &ptr_raw), MP_ESTALE);
+    expect_status("noarg_fn_raw", noarg_fn_raw(&noarg, &noarg_raw), MP_ESTALE);
+    expect_status("noarg_fn_raw NULL out", noarg_fn_raw(&noarg, NULL), MP_EINVAL);
+    if (ptr_raw != NULL || noarg_raw != NULL) {
+        fprintf(stderr, "_raw handed out a pointer for a stale reference\n");
+        failures++;
+    }
+
     expect_status("many_fn_from stale", many_fn_from(&stale, 0, &many), MP_ESTALE);
     expect_status("ptr_fn_from NULL", ptr_fn_from(NULL, 0, &ptr), MP_EINVAL);
     expect_status("noarg_fn_from NULL out", noarg_fn_from(&stale, 0, NULL), MP_EINVAL);

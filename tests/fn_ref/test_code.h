@@ -28,7 +28,6 @@
 
 #include <cstdint>
 #include <initializer_list>
-#include <optional>
 #include <vector>
 
 /* The struct of PairCode; its layout is the same in every ABI above. */
@@ -301,31 +300,5 @@ inline Code ConstCode(int32_t k) {
 }
 
 } // namespace mp_test
-
-/*
- * MP_TEST_RAW(name) defines name_raw_if_any(f, out): the result of
- * name_raw(f, out) (shared/API.md section 4) as a std::optional, or
- * std::nullopt when the generated header has no name_raw (mp_status must
- * be declared where it is used). The templates
- * this suite builds with do not generate _raw yet; this lets the tests call
- * it where it exists and say that they could not where it does not, rather
- * than not compile. The generated function is found by argument-dependent
- * lookup when the template is instantiated (name's struct is in the global
- * namespace, as name_raw would be); the overload taking long is the
- * fallback, chosen only when that lookup finds nothing.
- */
-#define MP_TEST_RAW(name)                                                                          \
-    template <class F, class Out>                                                                  \
-    auto name##_raw_if_any_(const F *f, Out *out, int)                                             \
-        ->std::optional<decltype(name##_raw(f, out))> {                                            \
-        return name##_raw(f, out);                                                                 \
-    }                                                                                              \
-    template <class F, class Out>                                                                  \
-    std::optional<mp_status> name##_raw_if_any_(const F *, Out *, long) {                          \
-        return std::nullopt;                                                                       \
-    }                                                                                              \
-    template <class Out> auto name##_raw_if_any(const name *f, Out *out) {                         \
-        return name##_raw_if_any_(f, out, 0);                                                      \
-    }
 
 #endif /* MEMORY_PAGES_TESTS_FN_REF_TEST_CODE_H */
