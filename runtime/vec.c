@@ -750,7 +750,8 @@ mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
  *
  * Sealing a frozen vector seals its whole reservation, the uncommitted rest
  * and the guard included, so that nothing can be mapped into it later: the
- * address space stays taken for the life of the process (docs/paged_vec.md).
+ * address space stays taken for the life of the process (docs/jit.md,
+ * "Sealing").
  * The sealed vector's slot stays live for good (registry.h). A frozen vector
  * with no reservation has nothing to seal; it is sealed all the same where
  * the OS can seal, so that whether sealing works does not depend on the
