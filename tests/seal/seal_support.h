@@ -25,7 +25,7 @@ inline bool KernelSeals() {
 
 // The reason of the skips where it cannot (tools/test_results.py knows it).
 constexpr const char *kNoMseal =
-    "the kernel has no mseal (Linux 6.10+ on a 64-bit kernel): the library said MP_ENOTSUP, "
+    "this system has no mseal (Linux 6.10+ on a 64-bit kernel): the library said MP_ENOTSUP, "
     "checked above; what a sealed range refuses cannot be checked here";
 
 } // namespace seal_support
