@@ -9,6 +9,7 @@
 
 #include "memory_pages/memory_pages.h"
 #include "tests/internals/registry_access.h"
+#include "tests/seal/seal_support.h"
 
 namespace {
 
@@ -45,6 +46,33 @@ TEST(Generation, TransitionAtTheLimitMovesToAFreshSlot) {
     for (auto &p : many)
         EXPECT_EQ(mp_pages_none_free(&p), MP_OK);
     EXPECT_EQ(mp_pages_rw_free(&again), MP_OK);
+}
+
+// Sealing publishes a new generation as a transition does: at the limit it
+// moves to a fresh slot, where the sealed handle then stays for good.
+TEST(Generation, SealAtTheLimitMovesToAFreshSlot) {
+    mp_pages_rw rw;
+    ASSERT_EQ(mp_pages_rw_new(1, &rw), MP_OK);
+    std::memset(mp_pages_rw_data_mut(&rw), 0x5a, mp_pages_rw_len(&rw));
+    mp_pages_r r;
+    ASSERT_EQ(mp_pages_rw_into_r(&rw, &r), MP_OK);
+    set_generation(&r.ref_, kLastLive);
+    const mp_pages_r before = r;
+    mp_pages_r_sealed sealed;
+    const mp_status s = mp_pages_r_seal(&r, &sealed);
+    if (!seal_support::KernelSeals()) {
+        EXPECT_EQ(s, MP_ENOTSUP);
+        EXPECT_EQ(r.ref_.gen, kLastLive);
+        EXPECT_EQ(mp_pages_r_data(&before)[0], 0x5a) << "a failed seal ended the handle";
+        EXPECT_EQ(mp_pages_r_free(&r), MP_OK);
+        return;
+    }
+    ASSERT_EQ(s, MP_OK);
+    EXPECT_NE(sealed.ref_.slot, before.ref_.slot);
+    EXPECT_EQ(mp_pages_r_data(&before), nullptr);
+    EXPECT_EQ(mp_pages_r_free(&r), MP_ESTALE);
+    ASSERT_NE(mp_pages_r_sealed_data(&sealed), nullptr);
+    EXPECT_EQ(mp_pages_r_sealed_data(&sealed)[0], 0x5a);
 }
 
 TEST(Generation, FreeAtTheLimitRetiresTheSlot) {
