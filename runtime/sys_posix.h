@@ -28,15 +28,12 @@ typedef struct mp__sys_api {
     void *(*mremap)(void *from, size_t old_size, size_t new_size, int flags, void *to);
     int (*mlock)(const void *addr, size_t size);
     int (*membarrier)(int cmd, unsigned flags);
+    int (*mseal)(void *addr, size_t size, unsigned long flags);
     int (*sched_yield)(void);
     long (*sysconf)(int name);
     int (*open)(const char *path, int flags);
     ssize_t (*read)(int fd, void *buf, size_t size);
     int (*close)(int fd);
-    /* Linux mseal(addr, len, flags) (6.10+), made with syscall(2): the C
-     * libraries this builds with (glibc 2.36) have no wrapper for it. -1
-     * with ENOSYS where the kernel or the OS has no such call. */
-    int (*mseal)(void *addr, size_t size, unsigned long flags);
 } mp__sys_api;
 
 extern MP__HOOKABLE mp__sys_api mp__sys;

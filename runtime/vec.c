@@ -81,7 +81,7 @@ static size_t min_size(size_t a, size_t b) {
 /* The unit in which a vector commits memory: huge pages when it requires
  * them (hugetlb mappings change only in whole huge pages), else pages. */
 static size_t commit_unit(mp_huge huge) {
-    return huge == MP_HUGE_REQUIRE ? mp__os_huge_page_size() : mp__os_page_size();
+    return huge == MP_HUGE_REQUIRE ? mp__os_cfg.huge_page_size : mp__os_cfg.page_size;
 }
 
 /* The address space of a vector: its first byte, the bytes it may commit,
@@ -754,8 +754,8 @@ mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
  * "Sealing").
  * The sealed vector's slot stays live for good (registry.h). A frozen vector
  * with no reservation has nothing to seal; it is sealed all the same where
- * the OS can seal, so that whether sealing works does not depend on the
- * vector's length. */
+ * the OS can seal (mp__os_cfg.mseal), so that whether sealing works does
+ * not depend on the vector's length. */
 
 #define SEALED (MP__PROT_READ | MP__SEALED)
 
@@ -765,8 +765,11 @@ mp_status mp__vec_seal(mp__vec *f, mp__vec *out) {
     mp_status s = hold_frozen(f, &h);
     if (s != MP_OK) return s;
     mapping m = mapping_of(f);
-    /* An empty range only asks whether the OS can seal (os.h). */
-    s = mp__os.seal(m.total != 0 ? m.base : NULL, m.total);
+    if (m.total != 0) {
+        s = mp__os.seal(m.base, m.total);
+    } else if (!mp__os_cfg.mseal) {
+        s = mp__fail(MP_ENOTSUP);
+    }
     if (s != MP_OK) return restore(f, &h, s);
     mp__vec sealed = *f;
     renew(&sealed, &h, SEALED);

@@ -335,9 +335,9 @@ static const mp__sys_api sys_counting = {
 
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
- * size, flags, to); mlock (addr, size); membarrier (cmd, flags); sysconf
- * (name); open (flags); read (fd, size); close (fd); mseal (addr, size,
- * flags). */
+ * size, flags, to); mlock (addr, size); membarrier (cmd, flags); mseal
+ * (addr, size, flags); sysconf
+ * (name); open (flags); read (fd, size); close (fd). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -380,6 +380,11 @@ static int w_membarrier(int cmd, unsigned flags) {
     return mp__sys_native.membarrier(cmd, flags);
 }
 
+static int w_mseal(void *addr, size_t size, unsigned long flags) {
+    if (sys_hit("mseal", true, U(addr), size, flags, 0)) SYS_FAIL(-1);
+    return mp__sys_native.mseal(addr, size, flags);
+}
+
 static int w_sched_yield(void) {
     if (sys_hit("sched_yield", true, 0, 0, 0, 0)) SYS_FAIL(-1);
     return mp__sys_native.sched_yield();
@@ -405,11 +410,6 @@ static int w_close(int fd) {
     return mp__sys_native.close(fd);
 }
 
-static int w_mseal(void *addr, size_t size, unsigned long flags) {
-    if (sys_hit("mseal", true, U(addr), size, flags, 0)) SYS_FAIL(-1);
-    return mp__sys_native.mseal(addr, size, flags);
-}
-
 static const mp__sys_api sys_counting = {
     .mmap = w_mmap,
     .munmap = w_munmap,
@@ -418,12 +418,12 @@ static const mp__sys_api sys_counting = {
     .mremap = w_mremap,
     .mlock = w_mlock,
     .membarrier = w_membarrier,
+    .mseal = w_mseal,
     .sched_yield = w_sched_yield,
     .sysconf = w_sysconf,
     .open = w_open,
     .read = w_read,
     .close = w_close,
-    .mseal = w_mseal,
 };
 
 #endif
