@@ -88,6 +88,8 @@ class GoodSignatures(unittest.TestCase):
         self.assertIn("#if !MP_HAVE_RX\n#error", header)
         self.assertIn("#if MP_HAVE_RWX\n", header)
         self.assertIn("f_from_rwx(const mp_pages_rwx *p", header)
+        self.assertIn("f_from_rx_sealed(const mp_pages_rx_sealed *p", header)
+        self.assertIn("static inline mp_status f_raw(const f *f, int (**out)(int)) {", header)
 
 
 class BadEntries(unittest.TestCase):
@@ -141,6 +143,12 @@ class BadEntries(unittest.TestCase):
             (["--signature", "mp_fn=int(int)"], "'mp_fn'", "reserves"),
             (["--signature", "f=int()", "--signature", "f=int()"], "'f'", "declared twice"),
             (["--signature", "f=int()", "--signature", "f_call=int()"], "'f_call'", "clashes"),
+            (["--signature", "f=int()", "--signature", "f_raw=int()"], "'f_raw'", "clashes"),
+            (
+                ["--signature", "f=int()", "--signature", "f_from_rx_sealed=int()"],
+                "'f_from_rx_sealed'",
+                "clashes",
+            ),
             (["--signature", "f"], "'f'", "NAME=VALUE"),
             (["--signature", "f=int()", "--include", 'a"b.h'], "a\"b.h", "cannot be written"),
             (["--signature", "f=int()", "--include", "\udcfc.h"], ".h", "cannot be written"),
