@@ -66,6 +66,7 @@
 #endif
 
 #include "memory_pages/features.h"
+#include "runtime/near.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
 #include "runtime/sys_posix.h"
@@ -77,6 +78,9 @@
 /* The Linux values, for C libraries older than the flags (Linux 5.7, 4.16). */
 #if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
 #define MREMAP_DONTUNMAP 4
+#endif
+#if defined(__linux__) && !defined(MAP_FIXED_NOREPLACE)
+#define MAP_FIXED_NOREPLACE 0x100000
 #endif
 #define MEMBARRIER_SYNC_CORE (1 << 5)          /* MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE */
 #define MEMBARRIER_REGISTER_SYNC_CORE (1 << 6) /* ..._REGISTER_PRIVATE_EXPEDITED_SYNC_CORE */
@@ -378,6 +382,122 @@ static void posix_flush_icache(void *addr, size_t size) {
     sync_other_cores();
 }
 
+/* ---- Placement near an address (os.h reserve_near) ----
+ *
+ * Linux: the free ranges are the gaps between the mappings that
+ * /proc/self/maps lists, read through the raw calls open, read and close
+ * into a buffer on the stack (no allocation). The nearest candidates of
+ * near.h are mapped with MAP_FIXED_NOREPLACE (Linux 4.17), which fails with
+ * EEXIST instead of replacing a mapping that another thread made since the
+ * file was read. Kernels before 4.17 do not know the flag and take the
+ * address as a hint: they map there when the range is free and elsewhere
+ * when it is not, so every result is checked, and one that landed outside
+ * the window is unmapped and the next candidate tried. After
+ * NEAR_ROUNDS readings of the file without success, MP_ENOMEM.
+ *
+ * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
+ * reserve_near gives MP_ENOTSUP.
+ */
+
+/* Readings of /proc/self/maps before a search gives up. Each one fails only
+ * when every candidate was taken by another thread in the meantime. */
+#define NEAR_ROUNDS 4
+
+#ifdef __linux__
+/* Reads /proc/self/maps and offers every gap between mappings to the
+ * search. Parses as the bytes come, so a line split between two reads
+ * needs no buffer of its own. */
+static mp_status offer_gaps(mp__near_search *search) {
+    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail_errno();
+    /* Each line starts "start-end "; field 0 is start, 1 is end, 2 the rest. */
+    uintptr_t prev_end = 0, value = 0, start = 0;
+    int field = 0;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = mp__sys.read(fd, buf, sizeof buf);
+        if (n < 0) {
+            mp_status s = fail_errno();
+            (void)mp__sys.close(fd);
+            return s;
+        }
+        if (n == 0) break;
+        for (ssize_t i = 0; i < n; i++) {
+            char c = buf[i];
+            if (field == 2) {
+                if (c == '\n') field = 0;
+                continue;
+            }
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (digit >= 0) {
+                value = value << 4 | (uintptr_t)digit;
+            } else if (field == 0) {
+                start = value;
+                value = 0;
+                field = 1;
+            } else {
+                mp__near_offer(search, prev_end, start);
+                prev_end = value;
+                value = 0;
+                field = c == '\n' ? 0 : 2;
+            }
+        }
+    }
+    /* The file was read in full: a failing close loses nothing. */
+    (void)mp__sys.close(fd);
+    mp__near_offer(search, prev_end, UINTPTR_MAX);
+    return MP_OK;
+}
+#endif
+
+static mp_status posix_reserve_near(size_t size, unsigned flags, const void *near,
+                                    size_t max_distance, void **out) {
+#ifdef __linux__
+    int map_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    size_t align = mp__os_page_size();
+    if (flags & MP__OS_HUGE) {
+        /* hugetlb mappings start at a multiple of the huge page size. */
+        map_flags |= MAP_HUGETLB;
+        align = mp__os_huge_page_size();
+    }
+    mp__near_search search;
+    if (!mp__near_start(&search, near, max_distance, size, align)) return mp__fail(MP_ENOMEM);
+    int err = 0;
+    for (int round = 0; round < NEAR_ROUNDS; round++) {
+        search.count = 0;
+        mp_status s = offer_gaps(&search);
+        if (s != MP_OK) return s;
+        if (search.count == 0) break;
+        for (size_t i = 0; i < search.count; i++) {
+            void *want = (void *)search.base[i];
+            void *p = mp__sys.mmap(want, size, PROT_NONE, map_flags, -1, 0);
+            if (p == MAP_FAILED) {
+                /* Taken since the file was read (EEXIST), beyond the
+                 * address space (ENOMEM), or below what the kernel allows
+                 * (EPERM, vm.mmap_min_addr): the next candidate may do. */
+                if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
+                    err = errno;
+                    continue;
+                }
+                if ((flags & MP__OS_HUGE) && errno == EINVAL) return mp__fail_os(MP_ENOTSUP, errno);
+                return fail_errno();
+            }
+            if (p == want || mp__near_fits(&search, (uintptr_t)p)) {
+                *out = p;
+                return MP_OK;
+            }
+            /* A kernel without MAP_FIXED_NOREPLACE placed it elsewhere. */
+            if (mp__sys.munmap(p, size) != 0) return fail_errno();
+            err = EEXIST;
+        }
+    }
+    return mp__fail_os(MP_ENOMEM, err);
+#else
+    (void)size, (void)flags, (void)near, (void)max_distance, (void)out;
+    return mp__fail(MP_ENOTSUP);
+#endif
+}
+
 /* Reserved memory is committed on first touch, so committing is only giving
  * the range its access. */
 #define POSIX_API                                                                                  \
@@ -386,7 +506,7 @@ static void posix_flush_icache(void *addr, size_t size) {
         .decommit = posix_decommit, .protect = posix_protect, .remap = posix_remap,                \
         .discard = posix_discard, .advise = posix_advise, .huge_hint = posix_huge_hint,            \
         .populate = posix_populate, .lock = posix_lock, .no_dump = posix_no_dump,                  \
-        .flush_icache = posix_flush_icache,                                                        \
+        .flush_icache = posix_flush_icache, .reserve_near = posix_reserve_near,                    \
     }
 
 const mp__os_api mp__os_native = POSIX_API;
