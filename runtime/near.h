@@ -22,12 +22,12 @@
 #define MP__NEAR_LOWEST ((uintptr_t)0x10000)
 
 typedef struct mp__near_search {
-    uintptr_t near;     /* the address asked for */
-    uintptr_t first;    /* the lowest base allowed, aligned */
-    uintptr_t last;     /* the highest base allowed, aligned */
-    size_t size;        /* bytes of the reservation */
-    size_t align;       /* a power of two every base is a multiple of */
-    size_t count;       /* candidates found, at most MP__NEAR_CANDIDATES */
+    uintptr_t near;                      /* the address asked for */
+    uintptr_t first;                     /* the lowest base allowed, aligned */
+    uintptr_t last;                      /* the highest base allowed, aligned */
+    size_t size;                         /* bytes of the reservation */
+    size_t align;                        /* a power of two every base is a multiple of */
+    size_t count;                        /* candidates found, at most MP__NEAR_CANDIDATES */
     uintptr_t base[MP__NEAR_CANDIDATES]; /* nearest first */
 } mp__near_search;
 

@@ -35,7 +35,7 @@ typedef struct mp__sys_api {
      * on the current process, which Windows before 10 (1803) lacks: the
      * native entry looks it up at run time and fails with
      * ERROR_CALL_NOT_IMPLEMENTED where it is missing. */
-    PVOID (*VirtualAlloc2)
+    PVOID(*VirtualAlloc2)
     (PVOID addr, SIZE_T size, ULONG type, ULONG protect, MEM_EXTENDED_PARAMETER *params,
      ULONG count);
     SIZE_T(WINAPI *VirtualQuery)(LPCVOID addr, PMEMORY_BASIC_INFORMATION info, SIZE_T size);

@@ -48,7 +48,8 @@ const size_t kMaxDistance = size_t{64} << 20;
 bool Emit(uint8_t *code, uintptr_t at) {
     const int64_t rel = static_cast<int64_t>(TargetAddress()) - static_cast<int64_t>(at + kCallAt);
     if (rel % 4 != 0 || rel < -(int64_t{1} << 27) || rel >= (int64_t{1} << 27)) return false;
-    const uint32_t words[] = {0xA9BF7BFD, 0x94000000u | (static_cast<uint32_t>(rel / 4) & 0x3FFFFFF),
+    const uint32_t words[] = {0xA9BF7BFD,
+                              0x94000000u | (static_cast<uint32_t>(rel / 4) & 0x3FFFFFF),
                               0xA8C17BFD, 0xD65F03C0};
     std::memcpy(code, words, sizeof words);
     return true;

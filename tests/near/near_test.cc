@@ -220,13 +220,15 @@ TEST(Near, FillWindowUntilNoMemoryReplacesNothing) {
         EXPECT_TRUE(AllWithin(a, a + len + page, Anchor(), distance)) << std::hex << a;
     }
     std::sort(ours.begin(), ours.end(), [](Range a, Range b) { return a.start < b.start; });
-    for (size_t i = 1; i < ours.size(); i++) EXPECT_LE(ours[i - 1].end, ours[i].start);
+    for (size_t i = 1; i < ours.size(); i++)
+        EXPECT_LE(ours[i - 1].end, ours[i].start);
     std::vector<mp_test::Mapping> after;
     ASSERT_TRUE(mp_test::ReadMaps(&after));
     for (const mp_test::Mapping &m : before) {
         // Still mapped, with the same access, over its whole range (a
         // neighbour of ours with the same access may have merged with it).
-        const mp_test::Mapping *now = mp_test::FindMapping(after, reinterpret_cast<void *>(m.start));
+        const mp_test::Mapping *now =
+            mp_test::FindMapping(after, reinterpret_cast<void *>(m.start));
         ASSERT_NE(now, nullptr) << "gone: " << m.line;
         EXPECT_LE(now->start, m.start) << m.line;
         EXPECT_GE(now->end, m.end) << "cut: " << m.line << " is now " << now->line;
@@ -239,7 +241,8 @@ TEST(Near, FillWindowUntilNoMemoryReplacesNothing) {
         }
     }
     EXPECT_EQ(near_anchor(41), 42) << "the anchor's code still runs";
-    for (mp_pages_rw &p : made) EXPECT_EQ(mp_pages_rw_free(&p), MP_OK);
+    for (mp_pages_rw &p : made)
+        EXPECT_EQ(mp_pages_rw_free(&p), MP_OK);
 }
 
 } // namespace

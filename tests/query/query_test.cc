@@ -32,8 +32,8 @@ const uint8_t *At(const void *base, ptrdiff_t offset) {
 
 // Queries addr and expects an object of kind and access at base, len bytes,
 // with addr at offset (or in a guard page when offset < 0).
-void ExpectInfo(const char *what, const void *addr, mp_kind kind, unsigned access,
-                const void *base, size_t len, ptrdiff_t offset) {
+void ExpectInfo(const char *what, const void *addr, mp_kind kind, unsigned access, const void *base,
+                size_t len, ptrdiff_t offset) {
     mp_page_info info;
     std::memset(&info, 0xee, sizeof info);
     ASSERT_EQ(mp_query(addr, &info), MP_OK) << what << " at " << addr;
@@ -71,8 +71,7 @@ TYPED_TEST(QueryState, DataAndGuardPagesBeforeAndAfter) {
     const unsigned access = AccessOf<S>();
     ExpectInfo("first byte", base, MP_KIND_PAGES, access, base, len, 0);
     ExpectInfo("a middle byte", At(base, page + 17), MP_KIND_PAGES, access, base, len, page + 17);
-    ExpectInfo("last byte", At(base, 3 * page - 1), MP_KIND_PAGES, access, base, len,
-               3 * page - 1);
+    ExpectInfo("last byte", At(base, 3 * page - 1), MP_KIND_PAGES, access, base, len, 3 * page - 1);
     ExpectInfo("first guard byte before", At(base, -2 * page), MP_KIND_PAGES, access, base, len,
                -1);
     ExpectInfo("last guard byte before", At(base, -1), MP_KIND_PAGES, access, base, len, -1);
@@ -136,7 +135,8 @@ TEST(Query, VectorsAndFrozenVectors) {
     opts.guard = true;
     u32_vec v;
     ASSERT_EQ(u32_vec_new_opts(&opts, &v), MP_OK);
-    for (uint32_t i = 0; i < 20; i++) ASSERT_EQ(u32_vec_push(&v, i), MP_OK);
+    for (uint32_t i = 0; i < 20; i++)
+        ASSERT_EQ(u32_vec_push(&v, i), MP_OK);
     const uint32_t *data = u32_vec_data(&v);
     const size_t committed = u32_vec_capacity(&v) * sizeof(uint32_t);
     ASSERT_EQ(committed % page, 0u);
@@ -147,8 +147,7 @@ TEST(Query, VectorsAndFrozenVectors) {
     ExpectInfo("last committed byte", At(data, committed - 1), MP_KIND_VEC, rw, data, committed,
                committed - 1);
     ExpectInfo("past the capacity", At(data, committed), MP_KIND_VEC, rw, data, committed, -1);
-    ExpectInfo("last reserved byte", At(data, reserved - 1), MP_KIND_VEC, rw, data, committed,
-               -1);
+    ExpectInfo("last reserved byte", At(data, reserved - 1), MP_KIND_VEC, rw, data, committed, -1);
     ExpectInfo("the guard page", At(data, reserved), MP_KIND_VEC, rw, data, committed, -1);
     ExpectInfo("the guard page's last byte", At(data, reserved + page - 1), MP_KIND_VEC, rw, data,
                committed, -1);
@@ -162,8 +161,7 @@ TEST(Query, VectorsAndFrozenVectors) {
 
     u32_vec_frozen f;
     ASSERT_EQ(u32_vec_freeze(&v, &f), MP_OK);
-    ExpectInfo("frozen element 12", data + 12, MP_KIND_FROZEN_VEC, MP_ACCESS_READ, data, grown,
-               48);
+    ExpectInfo("frozen element 12", data + 12, MP_KIND_FROZEN_VEC, MP_ACCESS_READ, data, grown, 48);
     ExpectInfo("frozen guard", At(data, reserved), MP_KIND_FROZEN_VEC, MP_ACCESS_READ, data, grown,
                -1);
     ASSERT_EQ(u32_vec_frozen_thaw(&f, &v), MP_OK);
@@ -269,7 +267,8 @@ TEST_F(QuerySignal, HandlerNamesWhatTheFaultHit) {
 
     u32_vec v;
     ASSERT_EQ(u32_vec_new(&v), MP_OK);
-    for (uint32_t i = 0; i < 20; i++) ASSERT_EQ(u32_vec_push(&v, i), MP_OK);
+    for (uint32_t i = 0; i < 20; i++)
+        ASSERT_EQ(u32_vec_push(&v, i), MP_OK);
     volatile uint32_t *elems = const_cast<uint32_t *>(u32_vec_data(&v));
     u32_vec_frozen f;
     ASSERT_EQ(u32_vec_freeze(&v, &f), MP_OK);

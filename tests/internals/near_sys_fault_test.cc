@@ -1,0 +1,241 @@
+// Placement near an address (os.h reserve_near), every raw system call made
+// to fail in turn (fault_injection.h, sys_faults.h): the reading of
+// /proc/self/maps (open, read, close), each candidate's mmap with
+// MAP_FIXED_NOREPLACE, and the calls that follow; on Windows VirtualAlloc2,
+// VirtualQuery and each candidate's VirtualAlloc. The status must be the
+// mapped one or that of the documented branch, the out handle untouched on
+// failure, and no reservation or mapping left behind.
+//
+// Then kernels without MAP_FIXED_NOREPLACE, which take the address as a
+// hint: a raw mmap that places the first candidate elsewhere must be
+// unmapped and the next tried; and with every call a plain hint, filling a
+// window until MP_ENOMEM must still replace no mapping.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "memory_pages/memory_pages.h"
+#include "runtime/os.h"
+#include "tests/internals/fault_injection.h"
+#include "tests/internals/mappings.h"
+#include "tests/internals/sys_faults.h"
+
+#ifndef _WIN32
+#include "runtime/sys_posix.h"
+#endif
+
+namespace {
+
+using sys_faults::Describe;
+using sys_faults::OsError;
+using sys_faults::OsErrors;
+using sys_faults::Walk;
+
+const unsigned kRW = MP__PROT_READ | MP__PROT_WRITE;
+
+extern "C" int near_fault_anchor(int x) {
+    return x * 3;
+}
+
+const void *Anchor() {
+    return reinterpret_cast<const void *>(&near_fault_anchor);
+}
+
+uintptr_t Distance(uintptr_t a, uintptr_t b) {
+    return a > b ? a - b : b - a;
+}
+
+#ifdef __linux__
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#endif
+
+// What a failed raw call of a placement must give: the branches of
+// reserve_near, else the platform file's plain rules (sys_faults.h).
+sys_faults::Expected NearExpected(const sys_call &c, int code) {
+#ifdef _WIN32
+    if (sys_faults::Entry(c, "VirtualAlloc2")) {
+        return {MP_OK, "VirtualAlloc2 fails -> VirtualQuery listing"};
+    }
+    if (sys_faults::Entry(c, "VirtualAlloc") && (c.arg[2] & MEM_RESERVE) && c.arg[0] != 0 &&
+        (code == ERROR_NOT_ENOUGH_MEMORY || code == ERROR_INVALID_ADDRESS)) {
+        return {MP_OK, "VirtualAlloc at a candidate fails for room -> next candidate"};
+    }
+#else
+    if (sys_faults::Entry(c, "mmap") && (c.arg[3] & MAP_FIXED_NOREPLACE) &&
+        (code == ENOMEM || code == EPERM)) {
+        return {MP_OK, "mmap(MAP_FIXED_NOREPLACE) ENOMEM/EPERM -> next candidate"};
+    }
+    if (sys_faults::Entry(c, "close")) {
+        return {MP_OK, "close of /proc/self/maps fails -> ignored (the file was read)"};
+    }
+#endif
+    return sys_faults::PlatformExpected(c, code);
+}
+
+class NearSysFault : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        // The registry's first slots and the page sizes, before any walk.
+        mp__ref warm{};
+        mp_pages_opts opts{};
+        opts.near = Anchor();
+        opts.max_distance = 64u << 20;
+        ASSERT_EQ(mp__pages_new(1, &opts, kRW, &warm), MP_OK);
+        ASSERT_EQ(mp__pages_free(&warm, kRW), MP_OK);
+        (void)mp__os_huge_page_size();
+        (void)mappings_count();
+        fault_install();
+        sys_fault_install();
+    }
+    void TearDown() override {
+        sys_fault_uninstall();
+        fault_uninstall();
+    }
+};
+
+TEST_F(NearSysFault, NewNearEveryCall) {
+    const size_t page = mp_page_size(), distance = 64u << 20;
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = distance;
+    opts.guard_pages_before = opts.guard_pages_after = 1;
+    int total = 0;
+    for (const OsError &e : OsErrors()) {
+        const std::string what = "new rw near the test's code";
+        int injected = Walk(what, e, [&](unsigned n) {
+            mp__ref out{0xdeadbeef, 0xfeedface};
+            sys_fault_arm(n, e.code);
+            mp_status s = mp__pages_new(2 * page, &opts, kRW, &out);
+            int err = mp_os_error();
+            sys_fault_disarm();
+            const sys_call *fired = sys_fault_fired();
+            if (fired == nullptr) {
+                EXPECT_EQ(s, MP_OK) << what << ": with no raw call failing";
+            } else {
+                sys_faults::Expected want = NearExpected(*fired, e.code);
+                EXPECT_EQ(s, want.status) << what << ", " << Describe(*fired) << " failing with "
+                                          << e << (want.branch.empty() ? "" : ": " + want.branch);
+                if (s != MP_OK && want.status != MP_OK) {
+                    EXPECT_EQ(err, e.code) << what << ": mp_os_error() after " << Describe(*fired);
+                }
+                sys_faults::CountBranch(want.branch);
+            }
+            if (s == MP_OK) {
+                const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&out, kRW));
+                const uintptr_t n0 = reinterpret_cast<uintptr_t>(Anchor());
+                EXPECT_LE(Distance(data - page, n0), distance) << what;
+                EXPECT_LE(Distance(data + 3 * page - 1, n0), distance) << what;
+                EXPECT_EQ(mp__pages_free(&out, kRW), MP_OK) << what;
+            } else {
+                EXPECT_EQ(out.slot, 0xdeadbeefu) << what << ": out was written";
+                EXPECT_EQ(out.gen, 0xfeedfaceu) << what << ": out was written";
+            }
+        });
+        EXPECT_GE(injected, 3) << what << " with " << e << ": the listing, a placement, a commit";
+        total += injected;
+    }
+    std::printf("[ faults   ] %d injected into placements near an address\n", total);
+    std::vector<std::string> required;
+#ifdef _WIN32
+    required.push_back("VirtualAlloc2 fails -> VirtualQuery listing");
+#else
+    required.push_back("mmap(MAP_FIXED_NOREPLACE) ENOMEM/EPERM -> next candidate");
+    required.push_back("close of /proc/self/maps fails -> ignored (the file was read)");
+#endif
+    for (const auto &b : required) {
+        EXPECT_GE(sys_faults::Branches()[b], 1) << "the branch \"" << b << "\" never ran";
+    }
+    sys_faults::PrintBranches();
+}
+
+#ifdef __linux__
+// ---- Kernels without MAP_FIXED_NOREPLACE (before Linux 4.17) ----
+
+int g_misplace; // how many NOREPLACE calls still to place far away
+long g_misplaced;
+
+// An mmap as a kernel that does not know MAP_FIXED_NOREPLACE: the flag is
+// ignored, so the address is only a hint. With g_misplace, the next calls
+// are placed wherever the kernel likes (no hint), as such a kernel does when
+// the hinted range is taken.
+void *OldKernelMmap(void *addr, size_t size, int prot, int flags, int fd, off_t offset) {
+    if (flags & MAP_FIXED_NOREPLACE) {
+        flags &= ~MAP_FIXED_NOREPLACE;
+        if (g_misplace > 0) {
+            g_misplace--;
+            g_misplaced++;
+            addr = nullptr;
+        }
+    }
+    return mp__sys_native.mmap(addr, size, prot, flags, fd, offset);
+}
+
+class NearOldKernel : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        mp__sys.mmap = OldKernelMmap;
+    }
+    void TearDown() override {
+        mp__sys.mmap = mp__sys_native.mmap;
+    }
+};
+
+TEST_F(NearOldKernel, MisplacedCandidatesAreUnmappedAndTheNextTried) {
+    const char *why = "";
+    const bool exact = mappings_count_is_exact(&why);
+    const size_t distance = 64u << 20, len = 3 * mp_page_size();
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = distance;
+    for (int misplace : {1, 3, 7}) {
+        const int maps = exact ? mappings_count() : 0;
+        g_misplace = misplace;
+        g_misplaced = 0;
+        mp__ref out{};
+        ASSERT_EQ(mp__pages_new(len, &opts, kRW, &out), MP_OK) << misplace << " misplaced";
+        EXPECT_EQ(g_misplaced, misplace) << "each misplaced one was a candidate";
+        const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&out, kRW));
+        const uintptr_t n0 = reinterpret_cast<uintptr_t>(Anchor());
+        EXPECT_LE(Distance(data, n0), distance);
+        EXPECT_LE(Distance(data + len - 1, n0), distance);
+        ASSERT_EQ(mp__pages_free(&out, kRW), MP_OK);
+        if (exact) {
+            EXPECT_EQ(mappings_count(), maps) << "a misplaced mapping was left behind";
+        }
+    }
+}
+
+TEST_F(NearOldKernel, FillingAWindowReplacesNothing) {
+    const char *why = "";
+    if (!mappings_count_is_exact(&why)) GTEST_SKIP() << "no exact map of this process: " << why;
+    const size_t distance = 8u << 20, len = 256 * 1024;
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = distance;
+    std::vector<mp__ref> made;
+    mp_status s = MP_OK;
+    const int maps = mappings_count();
+    while (made.size() < 500) {
+        mp__ref r{};
+        if ((s = mp__pages_new(len, &opts, kRW, &r)) != MP_OK) break;
+        made.push_back(r);
+    }
+    EXPECT_EQ(s, MP_ENOMEM);
+    EXPECT_GT(made.size(), 2u);
+    EXPECT_EQ(near_fault_anchor(5), 15) << "the code near which everything went still runs";
+    for (mp__ref &r : made) {
+        const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&r, kRW));
+        EXPECT_LE(Distance(data, reinterpret_cast<uintptr_t>(Anchor())), distance);
+        EXPECT_EQ(mp__pages_free(&r, kRW), MP_OK);
+    }
+    EXPECT_EQ(mappings_count(), maps) << "every mapping given back, no other one lost";
+}
+#endif
+
+} // namespace
