@@ -395,6 +395,13 @@ static void posix_flush_icache(void *addr, size_t size) {
  * the window is unmapped and the next candidate tried. After
  * NEAR_ROUNDS readings of the file without success, MP_ENOMEM.
  *
+ * Reading the file costs far more than a mapping (tens of microseconds in a
+ * small process, growing with its mappings), so two addresses are tried
+ * first, without it: the base of the last placement and its end. A JIT
+ * that allocates near one function again and again, or frees and
+ * allocates, mostly finds room there. They are only hints: the same
+ * MAP_FIXED_NOREPLACE call, the same checks.
+ *
  * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
  * reserve_near gives MP_ENOTSUP.
  */
@@ -404,6 +411,50 @@ static void posix_flush_icache(void *addr, size_t size) {
 #define NEAR_ROUNDS 4
 
 #ifdef __linux__
+/* The last placement's base and end, shared by every thread (a stale value
+ * costs one refused mmap, nothing more). */
+static atomic_uintptr_t near_last_base, near_last_end;
+
+#ifdef MP_FAULT_INJECTION
+bool mp__near_hint_off;
+#endif
+
+/* Tries to map size bytes exactly at base with map_flags, never replacing
+ * anything. Sets *err to the errno and returns false when the place is
+ * taken or unusable; else returns true with *s the outcome: MP_OK with *out
+ * set, or the failure. */
+static bool try_place(const mp__near_search *search, uintptr_t base, int map_flags, unsigned flags,
+                      int *err, void **out, mp_status *s) {
+    void *want = (void *)base;
+    void *p = mp__sys.mmap(want, search->size, PROT_NONE, map_flags, -1, 0);
+    if (p == MAP_FAILED) {
+        /* Taken since the file was read (EEXIST), beyond the address space
+         * (ENOMEM), or below what the kernel allows (EPERM,
+         * vm.mmap_min_addr): the next candidate may do. */
+        if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
+            *err = errno;
+            return false;
+        }
+        *s = (flags & MP__OS_HUGE) && errno == EINVAL ? mp__fail_os(MP_ENOTSUP, errno)
+                                                      : fail_errno();
+        return true;
+    }
+    if (p == want || mp__near_fits(search, (uintptr_t)p)) {
+        atomic_store_explicit(&near_last_base, (uintptr_t)p, memory_order_relaxed);
+        atomic_store_explicit(&near_last_end, (uintptr_t)p + search->size, memory_order_relaxed);
+        *out = p;
+        *s = MP_OK;
+        return true;
+    }
+    /* A kernel without MAP_FIXED_NOREPLACE placed it elsewhere. */
+    if (mp__sys.munmap(p, search->size) != 0) {
+        *s = fail_errno();
+        return true;
+    }
+    *err = EEXIST;
+    return false;
+}
+
 /* Reads /proc/self/maps and offers every gap between mappings to the
  * search. Parses as the bytes come, so a line split between two reads
  * needs no buffer of its own. */
@@ -463,32 +514,22 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *nea
     mp__near_search search;
     if (!mp__near_start(&search, near, max_distance, size, align)) return mp__fail(MP_ENOMEM);
     int err = 0;
+    mp_status s;
+    uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
+                          atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+#ifdef MP_FAULT_INJECTION
+    if (mp__near_hint_off) hints[0] = hints[1] = 0;
+#endif
+    for (size_t i = 0; i < 2; i++) {
+        if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
+        if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+    }
     for (int round = 0; round < NEAR_ROUNDS; round++) {
         search.count = 0;
-        mp_status s = offer_gaps(&search);
-        if (s != MP_OK) return s;
+        if ((s = offer_gaps(&search)) != MP_OK) return s;
         if (search.count == 0) break;
         for (size_t i = 0; i < search.count; i++) {
-            void *want = (void *)search.base[i];
-            void *p = mp__sys.mmap(want, size, PROT_NONE, map_flags, -1, 0);
-            if (p == MAP_FAILED) {
-                /* Taken since the file was read (EEXIST), beyond the
-                 * address space (ENOMEM), or below what the kernel allows
-                 * (EPERM, vm.mmap_min_addr): the next candidate may do. */
-                if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
-                    err = errno;
-                    continue;
-                }
-                if ((flags & MP__OS_HUGE) && errno == EINVAL) return mp__fail_os(MP_ENOTSUP, errno);
-                return fail_errno();
-            }
-            if (p == want || mp__near_fits(&search, (uintptr_t)p)) {
-                *out = p;
-                return MP_OK;
-            }
-            /* A kernel without MAP_FIXED_NOREPLACE placed it elsewhere. */
-            if (mp__sys.munmap(p, size) != 0) return fail_errno();
-            err = EEXIST;
+            if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;
         }
     }
     return mp__fail_os(MP_ENOMEM, err);
