@@ -246,3 +246,35 @@ TEST(Near, FillWindowUntilNoMemoryReplacesNothing) {
 }
 
 } // namespace
+
+namespace {
+
+// With MP_HUGE_REQUIRE the placement holds at a multiple of the huge page
+// size, or the call fails as the same call without placement does (an
+// empty pool of huge pages), never with the pages out of range.
+TEST(Near, HugeRequire) {
+    const size_t huge = mp_os_capabilities()->huge_page_size;
+    if (huge == 0) GTEST_SKIP() << "no huge page size on this system (os_posix.c reads none)";
+    mp_pages_opts opts{};
+    opts.huge = MP_HUGE_REQUIRE;
+    mp_pages_rw anywhere;
+    const mp_status plain = mp_pages_rw_new_opts(1, &opts, &anywhere);
+    if (plain == MP_OK) {
+        ASSERT_EQ(mp_pages_rw_free(&anywhere), MP_OK);
+    }
+    opts.near = Anchor();
+    opts.max_distance = size_t{1} << 30;
+    mp_pages_rw p;
+    const mp_status s = mp_pages_rw_new_opts(1, &opts, &p);
+    if (plain != MP_OK) {
+        EXPECT_EQ(s, MP_ENOMEM) << "without placement: " << mp_status_str(plain);
+        return;
+    }
+    ASSERT_EQ(s, MP_OK);
+    const auto at = reinterpret_cast<uintptr_t>(mp_pages_rw_data(&p));
+    EXPECT_EQ(at % huge, 0u);
+    EXPECT_TRUE(AllWithin(at, at + huge, Anchor(), opts.max_distance));
+    EXPECT_EQ(mp_pages_rw_free(&p), MP_OK);
+}
+
+} // namespace
