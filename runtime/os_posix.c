@@ -518,7 +518,7 @@ static mp_status offer_gaps(mp__near_search *search) {
 }
 #endif
 
-static mp_status posix_reserve_near(size_t size, unsigned flags, const void *near,
+static mp_status posix_reserve_near(size_t size, unsigned flags, const void *target,
                                     size_t max_distance, void **out) {
 #ifdef __linux__
     /* Where the kernel does not know MAP_FIXED_NOREPLACE the address is
@@ -533,7 +533,7 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *nea
         align = mp__os_cfg.huge_page_size;
     }
     mp__near_search search;
-    if (!mp__near_start(&search, near, max_distance, size, align)) return mp__fail(MP_ENOMEM);
+    if (!mp__near_start(&search, target, max_distance, size, align)) return mp__fail(MP_ENOMEM);
     int err = 0;
     mp_status s;
     uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
@@ -555,7 +555,7 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *nea
     }
     return mp__fail_os(MP_ENOMEM, err);
 #else
-    (void)size, (void)flags, (void)near, (void)max_distance, (void)out;
+    (void)size, (void)flags, (void)target, (void)max_distance, (void)out;
     return mp__fail(MP_ENOTSUP);
 #endif
 }

@@ -323,12 +323,13 @@ static mp_status offer_free_regions(mp__near_search *search) {
     return MP_OK;
 }
 
-static mp_status win_reserve_near(size_t size, unsigned flags, const void *near,
+/* The target is not called `near` here: windef.h defines that word away. */
+static mp_status win_reserve_near(size_t size, unsigned flags, const void *target,
                                   size_t max_distance, void **out) {
     if (flags & MP__OS_HUGE) return mp__fail(MP_ENOTSUP);
     mp__near_search search;
     size_t gran = mp__os_cfg.granularity;
-    if (!mp__near_start(&search, near, max_distance, size, gran)) return mp__fail(MP_ENOMEM);
+    if (!mp__near_start(&search, target, max_distance, size, gran)) return mp__fail(MP_ENOMEM);
 
     /* The requirements name the lowest base and the highest last byte,
      * which must be a multiple of the granularity less one: rounded down,
@@ -361,10 +362,12 @@ static mp_status win_reserve_near(size_t size, unsigned flags, const void *near,
                 *out = p;
                 return MP_OK;
             }
-            /* Taken since it was listed (ERROR_INVALID_ADDRESS), or no
-             * room: the next candidate may do. */
+            /* Taken since it was listed (ERROR_INVALID_ADDRESS), no room,
+             * or an address the system refuses (ERROR_INVALID_PARAMETER):
+             * the next candidate may do. */
             err = GetLastError();
-            if (err != ERROR_INVALID_ADDRESS && err != ERROR_NOT_ENOUGH_MEMORY) {
+            if (err != ERROR_INVALID_ADDRESS && err != ERROR_NOT_ENOUGH_MEMORY &&
+                err != ERROR_INVALID_PARAMETER) {
                 return fail_last_error();
             }
         }

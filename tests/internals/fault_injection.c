@@ -123,10 +123,10 @@ static void flush_icache(void *addr, size_t size) {
 
 /* ---- Placement near an address (issue 14) ---- */
 
-static mp_status reserve_near(size_t size, unsigned flags, const void *near, size_t max_distance,
+static mp_status reserve_near(size_t size, unsigned flags, const void *target, size_t max_distance,
                               void **out) {
     FAIL_IF_HIT(reserve_near);
-    mp_status s = mp__os_native.reserve_near(size, flags, near, max_distance, out);
+    mp_status s = mp__os_native.reserve_near(size, flags, target, max_distance, out);
     if (s == MP_OK) reservations++;
     return s;
 }

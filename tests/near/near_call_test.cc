@@ -24,8 +24,10 @@ uintptr_t TargetAddress() {
 }
 
 #if defined(__x86_64__)
-// sub rsp, 8 (keeps the stack 16-byte aligned at the call); call rel32;
-// add rsp, 8; ret. a and b pass through in rdi and rsi.
+// sub rsp, 40; call rel32; add rsp, 40; ret. 40 bytes keep the stack
+// 16-byte aligned at the call and give a Win64 callee its 32 bytes of
+// shadow space; a and b pass through untouched (rdi and rsi in System V,
+// rcx and rdx in Win64).
 const size_t kCallAt = 4, kCallEnd = 9;
 const size_t kMaxDistance = size_t{1} << 30;
 
@@ -33,8 +35,8 @@ bool Emit(uint8_t *code, uintptr_t at) {
     const int64_t rel = static_cast<int64_t>(TargetAddress()) - static_cast<int64_t>(at + kCallEnd);
     if (rel < INT32_MIN || rel > INT32_MAX) return false;
     const int32_t rel32 = static_cast<int32_t>(rel);
-    const uint8_t head[] = {0x48, 0x83, 0xEC, 0x08, 0xE8};
-    const uint8_t tail[] = {0x48, 0x83, 0xC4, 0x08, 0xC3};
+    const uint8_t head[] = {0x48, 0x83, 0xEC, 0x28, 0xE8};
+    const uint8_t tail[] = {0x48, 0x83, 0xC4, 0x28, 0xC3};
     std::memcpy(code, head, sizeof head);
     std::memcpy(code + sizeof head, &rel32, 4);
     std::memcpy(code + kCallEnd, tail, sizeof tail);

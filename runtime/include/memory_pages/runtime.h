@@ -83,8 +83,17 @@ typedef struct mp_pages_opts {
      * lies within max_distance bytes of near, or the call fails with
      * MP_ENOMEM; an existing mapping is never replaced (docs/jit.md). Both
      * zero: anywhere. near without max_distance, or max_distance without
-     * near, is MP_EINVAL. */
+     * near, is MP_EINVAL. Windows' windef.h defines `near` as nothing: the
+     * field keeps its name whatever was included before, and code that
+     * names it after <windows.h> needs `#undef near` (docs/platforms.md). */
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma push_macro("near")
+#endif
+#undef near
     const void *near;
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma pop_macro("near")
+#endif
     size_t max_distance;
 } mp_pages_opts;
 
