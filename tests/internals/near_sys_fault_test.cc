@@ -77,9 +77,12 @@ sys_faults::Expected NearExpected(const sys_call &c, int code) {
         return {MP_OK, "VirtualQuery ERROR_INVALID_PARAMETER -> the listing ends"};
     }
 #else
-    if (sys_faults::Entry(c, "mmap") && (c.arg[3] & MAP_FIXED_NOREPLACE) &&
+    // A placement: an address given, without MAP_FIXED (with
+    // MAP_FIXED_NOREPLACE, or as a plain hint where the probe found that
+    // flag unknown, as under qemu-user).
+    if (sys_faults::Entry(c, "mmap") && c.arg[0] != 0 && !(c.arg[3] & MAP_FIXED) &&
         (code == ENOMEM || code == EPERM)) {
-        return {MP_OK, "mmap(MAP_FIXED_NOREPLACE) ENOMEM/EPERM -> next candidate"};
+        return {MP_OK, "mmap at a candidate ENOMEM/EPERM -> next candidate"};
     }
     if (sys_faults::Entry(c, "close")) {
         return {MP_OK, "close of /proc/self/maps fails -> ignored (the file was read)"};
@@ -174,7 +177,7 @@ TEST_F(NearSysFault, NewNearEveryCall) {
 #ifdef _WIN32
     required.push_back("VirtualAlloc2 fails -> VirtualQuery listing");
 #else
-    required.push_back("mmap(MAP_FIXED_NOREPLACE) ENOMEM/EPERM -> next candidate");
+    required.push_back("mmap at a candidate ENOMEM/EPERM -> next candidate");
     required.push_back("close of /proc/self/maps fails -> ignored (the file was read)");
 #endif
     for (const auto &b : required) {
@@ -186,8 +189,9 @@ TEST_F(NearSysFault, NewNearEveryCall) {
 #ifdef __linux__
 // ---- Kernels without MAP_FIXED_NOREPLACE (before Linux 4.17) ----
 
-int g_misplace; // how many NOREPLACE calls still to place far away
+int g_misplace; // how many placements still to place far away
 long g_misplaced;
+uintptr_t g_window = uintptr_t{64} << 20; // the max_distance of the tests below
 
 // An mmap as a kernel that does not know MAP_FIXED_NOREPLACE: the flag is
 // ignored, so the address is only a hint. With g_misplace, the next
@@ -196,12 +200,20 @@ long g_misplaced;
 // taken.
 void *OldKernelMmap(void *addr, size_t size, int prot, int flags, int fd, off_t offset) {
     flags &= ~MAP_FIXED_NOREPLACE;
-    if (addr != nullptr && !(flags & MAP_FIXED)) {
-        if (g_misplace > 0) {
+    if (addr != nullptr && !(flags & MAP_FIXED) && g_misplace > 0) {
+        // Far from the window (a few GiB off, wrapping on 32-bit). Should
+        // the system still put it inside the window, it is not misplaced.
+        const uintptr_t far_off = SIZE_MAX > 0xFFFFFFFFu ? uintptr_t{1} << 32 : uintptr_t{1} << 30;
+        void *p = mp__sys_native.mmap(
+            reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(addr) + far_off), size, prot,
+            flags, fd, offset);
+        if (p != MAP_FAILED && Distance(reinterpret_cast<uintptr_t>(p),
+                                        reinterpret_cast<uintptr_t>(Anchor())) > g_window) {
             g_misplace--;
             g_misplaced++;
-            addr = nullptr;
+            return p;
         }
+        if (p != MAP_FAILED) mp__sys_native.munmap(p, size);
     }
     return mp__sys_native.mmap(addr, size, prot, flags, fd, offset);
 }
