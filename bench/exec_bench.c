@@ -14,7 +14,10 @@
  *      64 alive; and placing them near two functions far apart in turn (one
  *      of this program, one of the C library), so that the last placement
  *      is never a usable hint and every call reads /proc/self/maps, the
- *      worst case.
+ *      worst case;
+ *   query  mp_query of an address in the newest of N live page sets (it
+ *      scans the registry's slots, so its cost grows with N), reported per
+ *      query and per slot scanned.
  *
  * It needs a build with allow_exec (--config=exec). Every result is
  * checked: the pages keep their contents, and the calls add up. Usage:
@@ -297,6 +300,58 @@ static bool bench_near(const mpb_opts *opts) {
     return true;
 }
 
+/* ---- Workload "query": mp_query against the number of live objects ---- */
+
+typedef struct query_ctx {
+    const uint8_t *addr; /* an address in the newest page set */
+    size_t queries;      /* per run */
+} query_ctx;
+
+static bool query_run(void *ctx, size_t c, uint64_t *ns) {
+    (void)c;
+    const query_ctx *k = ctx;
+    mp_page_info info;
+    size_t found = 0;
+    uint64_t start = mpb_clock_ns();
+    for (size_t i = 0; i < k->queries; i++)
+        found += mp_query(k->addr + (i & 63), &info) == MP_OK;
+    ns[0] = mpb_clock_ns() - start;
+    return found == k->queries ? true : mpb_fail("mp_query missed a live page set");
+}
+
+static bool bench_query(const mpb_opts *opts) {
+    static const size_t counts[] = {10, 1000};
+    enum { MAX_SETS = 1000 };
+    static mp_pages_rw sets[MAX_SETS];
+    bool ok = true;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && ok; i++) {
+        size_t made = 0;
+        for (; made < counts[i]; made++) {
+            mp_status s = mp_pages_rw_new(1, &sets[made]);
+            if (s != MP_OK) {
+                ok = status_fail("mp_pages_rw_new", s);
+                break;
+            }
+        }
+        if (ok) {
+            query_ctx k = {mp_pages_rw_data(&sets[made - 1]), opts->tiny ? 1000 : 200000};
+            printf("query: %zu queries with %zu page sets alive\n", k.queries, made);
+            uint64_t best[MPB_MAX_METRICS];
+            if ((ok = mpb_interleave(opts, 1, query_run, &k, best))) {
+                char what[64];
+                snprintf(what, sizeof what, "mp_query, %zu alive", made);
+                double per_query = (double)best[0] / (double)k.queries;
+                mpb_measure(opts, "query", what, per_query, "ns per query");
+                mpb_measure(opts, "query", what, per_query / (double)made, "ns per live page set");
+            }
+        }
+        for (size_t j = 0; j < made; j++) {
+            if (mp_pages_rw_free(&sets[j]) != MP_OK) ok = mpb_fail("free failed");
+        }
+    }
+    return ok;
+}
+
 int main(int argc, char **argv) {
     mpb_opts opts;
     int status = mpb_init(argc, argv, "exec_bench", &opts);
@@ -304,5 +359,6 @@ int main(int argc, char **argv) {
     if (mpb_selected(&opts, "5")) bench_flip(&opts);
     if (mpb_selected(&opts, "6")) bench_call(&opts);
     if (mpb_selected(&opts, "near")) bench_near(&opts);
+    if (mpb_selected(&opts, "query")) bench_query(&opts);
     return mpb_finish(&opts);
 }
