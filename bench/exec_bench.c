@@ -7,7 +7,17 @@
  *      instruction-cache flush a JIT needs, which is free on x86);
  *   6  a call through a checked function reference (binop_fn_call) of a
  *      trivial function, against a call through a raw function pointer to
- *      the same code.
+ *      the same code;
+ *   near  mp_pages_rw_new_opts and free of one page placed within 1 GiB of
+ *      a function of this program (mp_pages_opts.near, issue 14), against
+ *      the same without placement: freeing each page set at once; keeping
+ *      64 alive; and placing them near two functions far apart in turn (one
+ *      of this program, one of the C library), so that the last placement
+ *      is never a usable hint and every call reads /proc/self/maps, the
+ *      worst case;
+ *   query  mp_query of an address in the newest of N live page sets (it
+ *      scans the registry's slots, so its cost grows with N), reported per
+ *      query and per slot scanned.
  *
  * It needs a build with allow_exec (--config=exec). Every result is
  * checked: the pages keep their contents, and the calls add up. Usage:
@@ -204,11 +214,151 @@ static bool bench_call(const mpb_opts *opts) {
 }
 #endif
 
+/* ---- Workload "near": placement near an address ---- */
+
+enum { NEAR_PLACED, NEAR_ANYWHERE, NEAR_COUNT };
+static const char *const near_names[NEAR_COUNT] = {"new_opts + free, near", "new_opts + free"};
+
+typedef struct near_ctx {
+    size_t reps;    /* page sets per run */
+    size_t keep;    /* page sets alive at once: each is freed keep allocations later */
+    bool alternate; /* near this program and near the C library in turn */
+} near_ctx;
+
+/* The function the pages are placed near. */
+static int near_anchor(int x) {
+    return x + 1;
+}
+
+static bool near_run(void *ctx, size_t c, uint64_t *ns) {
+    const near_ctx *k = ctx;
+    enum { MAX_KEEP = 64 };
+    mp_pages_rw live[MAX_KEEP];
+    mp_pages_opts opts;
+    memset(&opts, 0, sizeof opts);
+    if (c == NEAR_PLACED) {
+        /* ISO C has no conversion from a function pointer to void *; every
+         * platform this runs on keeps the address through uintptr_t. */
+        opts.near = (const void *)(uintptr_t)&near_anchor;
+        opts.max_distance = (size_t)1 << 30;
+    }
+    size_t page = mp_page_size(), made = 0;
+    /* The two places: this program, and a function of the C library. */
+    const void *anchors[2] = {(const void *)(uintptr_t)&near_anchor,
+                              (const void *)(uintptr_t)&memcpy};
+    bool ok = true;
+    uint64_t start = mpb_clock_ns();
+    for (size_t i = 0; i < k->reps && ok; i++) {
+        mp_pages_rw *slot = &live[i % k->keep];
+        if (i >= k->keep && mp_pages_rw_free(slot) != MP_OK) ok = mpb_fail("free failed");
+        if (c == NEAR_PLACED && k->alternate) opts.near = anchors[i % 2];
+        mp_status s = mp_pages_rw_new_opts(page, &opts, slot);
+        if (s != MP_OK) {
+            ok = status_fail(near_names[c], s);
+            break;
+        }
+        made = i + 1;
+    }
+    ns[0] = mpb_clock_ns() - start;
+    for (size_t i = made > k->keep ? made - k->keep : 0; i < made; i++) {
+        mp_pages_rw *p = &live[i % k->keep];
+        uintptr_t at = (uintptr_t)mp_pages_rw_data(p);
+        uintptr_t anchor = (uintptr_t)anchors[k->alternate ? i % 2 : 0];
+        uintptr_t d = at > anchor ? at + page - 1 - anchor : anchor - at;
+        if (c == NEAR_PLACED && d > opts.max_distance) ok = mpb_fail("a page set out of range");
+        if (mp_pages_rw_free(p) != MP_OK) ok = mpb_fail("free failed");
+    }
+    (void)near_anchor(0);
+    return ok;
+}
+
+static bool bench_near(const mpb_opts *opts) {
+    static const struct {
+        size_t keep;
+        bool alternate;
+        const char *name;
+    } cases[] = {{1, false, "1 alive"}, {64, false, "64 alive"}, {1, true, "two places in turn"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        near_ctx k = {opts->tiny ? 100 : 20000, cases[i].keep, cases[i].alternate};
+        printf("near: %zu page sets of 1 page, %s\n", k.reps, cases[i].name);
+        uint64_t best[NEAR_COUNT * MPB_MAX_METRICS];
+        if (!mpb_interleave(opts, NEAR_COUNT, near_run, &k, best)) return false;
+        char what[80];
+        for (size_t c = 0; c < NEAR_COUNT; c++) {
+            snprintf(what, sizeof what, "%s, %s", near_names[c], cases[i].name);
+            mpb_measure(opts, "near", what, (double)best[c * MPB_MAX_METRICS] / (double)k.reps,
+                        "ns per page set");
+        }
+        snprintf(what, sizeof what, "%s, %s", near_names[NEAR_PLACED], cases[i].name);
+        char base[80];
+        snprintf(base, sizeof base, "%s, %s", near_names[NEAR_ANYWHERE], cases[i].name);
+        mpb_ratio(opts, "near", what, base,
+                  (double)best[NEAR_PLACED * MPB_MAX_METRICS] /
+                      (double)best[NEAR_ANYWHERE * MPB_MAX_METRICS],
+                  2.0);
+    }
+    return true;
+}
+
+/* ---- Workload "query": mp_query against the number of live objects ---- */
+
+typedef struct query_ctx {
+    const uint8_t *addr; /* an address in the newest page set */
+    size_t queries;      /* per run */
+} query_ctx;
+
+static bool query_run(void *ctx, size_t c, uint64_t *ns) {
+    (void)c;
+    const query_ctx *k = ctx;
+    mp_page_info info;
+    size_t found = 0;
+    uint64_t start = mpb_clock_ns();
+    for (size_t i = 0; i < k->queries; i++)
+        found += mp_query(k->addr + (i & 63), &info) == MP_OK;
+    ns[0] = mpb_clock_ns() - start;
+    return found == k->queries ? true : mpb_fail("mp_query missed a live page set");
+}
+
+static bool bench_query(const mpb_opts *opts) {
+    static const size_t counts[] = {10, 1000};
+    enum { MAX_SETS = 1000 };
+    static mp_pages_rw sets[MAX_SETS];
+    bool ok = true;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && ok; i++) {
+        size_t made = 0;
+        for (; made < counts[i]; made++) {
+            mp_status s = mp_pages_rw_new(1, &sets[made]);
+            if (s != MP_OK) {
+                ok = status_fail("mp_pages_rw_new", s);
+                break;
+            }
+        }
+        if (ok) {
+            query_ctx k = {mp_pages_rw_data(&sets[made - 1]), opts->tiny ? 1000 : 200000};
+            printf("query: %zu queries with %zu page sets alive\n", k.queries, made);
+            uint64_t best[MPB_MAX_METRICS];
+            if ((ok = mpb_interleave(opts, 1, query_run, &k, best))) {
+                char what[64];
+                snprintf(what, sizeof what, "mp_query, %zu alive", made);
+                double per_query = (double)best[0] / (double)k.queries;
+                mpb_measure(opts, "query", what, per_query, "ns per query");
+                mpb_measure(opts, "query", what, per_query / (double)made, "ns per live page set");
+            }
+        }
+        for (size_t j = 0; j < made; j++) {
+            if (mp_pages_rw_free(&sets[j]) != MP_OK) ok = mpb_fail("free failed");
+        }
+    }
+    return ok;
+}
+
 int main(int argc, char **argv) {
     mpb_opts opts;
     int status = mpb_init(argc, argv, "exec_bench", &opts);
     if (status != 0) return status;
     if (mpb_selected(&opts, "5")) bench_flip(&opts);
     if (mpb_selected(&opts, "6")) bench_call(&opts);
+    if (mpb_selected(&opts, "near")) bench_near(&opts);
+    if (mpb_selected(&opts, "query")) bench_query(&opts);
     return mpb_finish(&opts);
 }

@@ -116,6 +116,17 @@ typedef struct mp__os_api {
      * mapping part way), which the caller cannot tell apart and reports as
      * a failure all the same. */
     mp_status (*seal)(void *base, size_t size);
+    /* ---- Placement near an address (issue 14) ---- */
+
+    /* Reserves as reserve does, at an address where every byte of the
+     * reservation lies within max_distance bytes of target: the first byte
+     * at or above target - max_distance, the last at or below target +
+     * max_distance. It never replaces a mapping, whatever the OS. flags are
+     * reserve's, but MP__OS_ALIGN_HUGE is not followed (the placement wins
+     * over the hint). Returns MP_ENOMEM when no free range that close was
+     * found, MP_ENOTSUP where the platform cannot place reservations. */
+    mp_status (*reserve_near)(size_t size, unsigned flags, const void *target, size_t max_distance,
+                              void **out);
 } mp__os_api;
 
 /* The table in use. In the fault-injection build tests may replace entries

@@ -66,6 +66,7 @@
 #endif
 
 #include "memory_pages/features.h"
+#include "runtime/near.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
 #include "runtime/sys_posix.h"
@@ -77,6 +78,9 @@
 /* The Linux values, for C libraries older than the flags (Linux 5.7, 4.16). */
 #if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
 #define MREMAP_DONTUNMAP 4
+#endif
+#if defined(__linux__) && !defined(MAP_FIXED_NOREPLACE)
+#define MAP_FIXED_NOREPLACE 0x100000
 #endif
 #define MEMBARRIER_QUERY 0                     /* MEMBARRIER_CMD_QUERY */
 #define MEMBARRIER_SYNC_CORE (1 << 5)          /* MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE */
@@ -417,6 +421,169 @@ static mp_status posix_seal(void *base, size_t size) {
     return fail_errno();
 }
 
+/* ---- Placement near an address (os.h reserve_near) ----
+ *
+ * Linux: the free ranges are the gaps between the mappings that
+ * /proc/self/maps lists, read through the raw calls open, read and close
+ * into a buffer on the stack (no allocation). The nearest candidates of
+ * near.h are mapped with MAP_FIXED_NOREPLACE (Linux 4.17), which fails with
+ * EEXIST instead of replacing a mapping that another thread made since the
+ * file was read. Kernels before 4.17 do not know the flag and take the
+ * address as a hint: they map there when the range is free and elsewhere
+ * when it is not, so every result is checked, and one that landed outside
+ * the window is unmapped and the next candidate tried. After
+ * NEAR_ROUNDS readings of the file without success, MP_ENOMEM. Where the
+ * probe found the flag unknown (mp__os_cfg.fixed_noreplace false: old
+ * kernels, qemu-user), it is not passed at all.
+ *
+ * Reading the file costs far more than a mapping (tens of microseconds in a
+ * small process, growing with its mappings), so two addresses are tried
+ * first, without it: the base of the last placement and its end. A JIT
+ * that allocates near one function again and again, or frees and
+ * allocates, mostly finds room there. They are only hints: the same
+ * MAP_FIXED_NOREPLACE call, the same checks.
+ *
+ * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
+ * reserve_near gives MP_ENOTSUP.
+ */
+
+/* Readings of /proc/self/maps before a search gives up. Each one fails only
+ * when every candidate was taken by another thread in the meantime. */
+#define NEAR_ROUNDS 4
+
+#ifdef __linux__
+/* The last placement's base and end, shared by every thread (a stale value
+ * costs one refused mmap, nothing more). */
+static atomic_uintptr_t near_last_base, near_last_end;
+
+#ifdef MP_FAULT_INJECTION
+bool mp__near_hint_off;
+#endif
+
+/* Tries to map size bytes exactly at base with map_flags, never replacing
+ * anything. Sets *err to the errno and returns false when the place is
+ * taken or unusable; else returns true with *s the outcome: MP_OK with *out
+ * set, or the failure. */
+static bool try_place(const mp__near_search *search, uintptr_t base, int map_flags, unsigned flags,
+                      int *err, void **out, mp_status *s) {
+    void *want = (void *)base;
+    void *p = mp__sys.mmap(want, search->size, PROT_NONE, map_flags, -1, 0);
+    if (p == MAP_FAILED) {
+        /* Taken since the file was read (EEXIST), beyond the address space
+         * (ENOMEM), or below what the kernel allows (EPERM,
+         * vm.mmap_min_addr): the next candidate may do. */
+        if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
+            *err = errno;
+            return false;
+        }
+        *s = (flags & MP__OS_HUGE) && errno == EINVAL ? mp__fail_os(MP_ENOTSUP, errno)
+                                                      : fail_errno();
+        return true;
+    }
+    if (p == want || mp__near_fits(search, (uintptr_t)p)) {
+        atomic_store_explicit(&near_last_base, (uintptr_t)p, memory_order_relaxed);
+        atomic_store_explicit(&near_last_end, (uintptr_t)p + search->size, memory_order_relaxed);
+        *out = p;
+        *s = MP_OK;
+        return true;
+    }
+    /* Taken as a hint (no MAP_FIXED_NOREPLACE), and placed elsewhere. */
+    if (mp__sys.munmap(p, search->size) != 0) {
+        *s = fail_errno();
+        return true;
+    }
+    *err = EEXIST;
+    return false;
+}
+
+/* Reads /proc/self/maps and offers every gap between mappings to the
+ * search. Parses as the bytes come, so a line split between two reads
+ * needs no buffer of its own. */
+static mp_status offer_gaps(mp__near_search *search) {
+    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail_errno();
+    /* Each line starts "start-end "; field 0 is start, 1 is end, 2 the rest. */
+    uintptr_t prev_end = 0, value = 0, start = 0;
+    int field = 0;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = mp__sys.read(fd, buf, sizeof buf);
+        if (n < 0) {
+            mp_status s = fail_errno();
+            (void)mp__sys.close(fd);
+            return s;
+        }
+        if (n == 0) break;
+        for (ssize_t i = 0; i < n; i++) {
+            char c = buf[i];
+            if (field == 2) {
+                if (c == '\n') field = 0;
+                continue;
+            }
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (digit >= 0) {
+                value = value << 4 | (uintptr_t)digit;
+            } else if (field == 0) {
+                start = value;
+                value = 0;
+                field = 1;
+            } else {
+                mp__near_offer(search, prev_end, start);
+                prev_end = value;
+                value = 0;
+                field = c == '\n' ? 0 : 2;
+            }
+        }
+    }
+    /* The file was read in full: a failing close loses nothing. */
+    (void)mp__sys.close(fd);
+    mp__near_offer(search, prev_end, UINTPTR_MAX);
+    return MP_OK;
+}
+#endif
+
+static mp_status posix_reserve_near(size_t size, unsigned flags, const void *target,
+                                    size_t max_distance, void **out) {
+#ifdef __linux__
+    /* Where the kernel does not know MAP_FIXED_NOREPLACE the address is
+     * passed as a plain hint, which never replaces a mapping either; the
+     * result is checked either way (try_place). */
+    int map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    if (mp__os_cfg.fixed_noreplace) map_flags |= MAP_FIXED_NOREPLACE;
+    size_t align = mp__os_cfg.page_size;
+    if (flags & MP__OS_HUGE) {
+        /* hugetlb mappings start at a multiple of the huge page size. */
+        map_flags |= MAP_HUGETLB;
+        align = mp__os_cfg.huge_page_size;
+    }
+    mp__near_search search;
+    if (!mp__near_start(&search, target, max_distance, size, align)) return mp__fail(MP_ENOMEM);
+    int err = 0;
+    mp_status s;
+    uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
+                          atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+#ifdef MP_FAULT_INJECTION
+    if (mp__near_hint_off) hints[0] = hints[1] = 0;
+#endif
+    for (size_t i = 0; i < 2; i++) {
+        if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
+        if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+    }
+    for (int round = 0; round < NEAR_ROUNDS; round++) {
+        search.count = 0;
+        if ((s = offer_gaps(&search)) != MP_OK) return s;
+        if (search.count == 0) break;
+        for (size_t i = 0; i < search.count; i++) {
+            if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;
+        }
+    }
+    return mp__fail_os(MP_ENOMEM, err);
+#else
+    (void)size, (void)flags, (void)target, (void)max_distance, (void)out;
+    return mp__fail(MP_ENOTSUP);
+#endif
+}
+
 /* Reserved memory is committed on first touch, so committing is only giving
  * the range its access. */
 #define POSIX_API                                                                                  \
@@ -426,6 +593,7 @@ static mp_status posix_seal(void *base, size_t size) {
         .discard = posix_discard, .advise = posix_advise, .huge_hint = posix_huge_hint,            \
         .populate = posix_populate, .lock = posix_lock, .no_dump = posix_no_dump,                  \
         .flush_icache = posix_flush_icache, .seal = posix_seal,                                    \
+        .reserve_near = posix_reserve_near,                                                        \
     }
 
 const mp__os_api mp__os_native = POSIX_API;

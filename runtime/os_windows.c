@@ -49,6 +49,7 @@
  */
 #include <stdatomic.h>
 
+#include "runtime/near.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
 #include "runtime/sys_windows.h"
@@ -94,13 +95,43 @@ static BOOL sys_prefetch(PWIN32_MEMORY_RANGE_ENTRY range) {
     return prefetch(GetCurrentProcess(), 1, range, 0);
 }
 
+/* VirtualAlloc2 (Windows 10 1803 and later), looked up at run time as
+ * PrefetchVirtualMemory is; it lives in kernelbase.dll. */
+typedef PVOID(WINAPI *alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, MEM_EXTENDED_PARAMETER *,
+                                 ULONG);
+
+static alloc2_fn find_alloc2(void) {
+    static _Atomic(alloc2_fn) cached;
+    static atomic_bool known;
+    if (!atomic_load_explicit(&known, memory_order_acquire)) {
+        alloc2_fn fn = NULL;
+        HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+        if (kernelbase != NULL)
+            fn = (alloc2_fn)(void (*)(void))GetProcAddress(kernelbase, "VirtualAlloc2");
+        atomic_store_explicit(&cached, fn, memory_order_relaxed);
+        atomic_store_explicit(&known, true, memory_order_release);
+    }
+    return atomic_load_explicit(&cached, memory_order_relaxed);
+}
+
+static PVOID sys_alloc2(PVOID addr, SIZE_T size, ULONG type, ULONG protect,
+                        MEM_EXTENDED_PARAMETER *params, ULONG count) {
+    alloc2_fn alloc2 = find_alloc2();
+    if (alloc2 == NULL) {
+        SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
+        return NULL;
+    }
+    return alloc2(GetCurrentProcess(), addr, size, type, protect, params, count);
+}
+
 #define SYS_API                                                                                    \
     {                                                                                              \
         .VirtualAlloc = VirtualAlloc, .VirtualFree = VirtualFree,                                  \
         .VirtualProtect = VirtualProtect, .VirtualLock = VirtualLock,                              \
         .FlushInstructionCache = FlushInstructionCache,                                            \
         .FlushProcessWriteBuffers = FlushProcessWriteBuffers, .SwitchToThread = SwitchToThread,    \
-        .GetSystemInfo = GetSystemInfo, .prefetch = sys_prefetch,                                  \
+        .GetSystemInfo = GetSystemInfo, .prefetch = sys_prefetch, .VirtualAlloc2 = sys_alloc2,     \
+        .VirtualQuery = VirtualQuery,                                                              \
     }
 
 const mp__sys_api mp__sys_native = SYS_API;
@@ -267,13 +298,99 @@ static mp_status win_seal(void *base, size_t size) {
     return mp__fail(MP_ENOTSUP);
 }
 
+/* ---- Placement near an address (os.h reserve_near) ----
+ *
+ * First VirtualAlloc2 with MEM_ADDRESS_REQUIREMENTS, which places the
+ * reservation inside the window in one call. Where it is missing
+ * (ERROR_CALL_NOT_IMPLEMENTED), or fails for any other reason (emulations
+ * may lack the requirements), or returns an address outside the window
+ * (which is then released), the free regions
+ * of the window are listed with VirtualQuery and the nearest candidates of
+ * near.h reserved with VirtualAlloc at an explicit address, which fails
+ * instead of replacing anything. After NEAR_ROUNDS listings without
+ * success, MP_ENOMEM.
+ */
+
+#define NEAR_ROUNDS 4
+
+/* Lists the free regions of the search's window with VirtualQuery and
+ * offers each to the search. */
+static mp_status offer_free_regions(mp__near_search *search) {
+    uintptr_t at = search->first, end = search->last + search->size;
+    while (at < end) {
+        MEMORY_BASIC_INFORMATION info;
+        if (mp__sys.VirtualQuery((LPCVOID)at, &info, sizeof info) == 0) {
+            /* Past the highest address an application may use. */
+            if (GetLastError() == ERROR_INVALID_PARAMETER) break;
+            return fail_last_error();
+        }
+        uintptr_t from = (uintptr_t)info.BaseAddress, to = from + info.RegionSize;
+        if (to <= at) break;
+        if (info.State == MEM_FREE) mp__near_offer(search, from, to);
+        at = to;
+    }
+    return MP_OK;
+}
+
+/* The target is not called `near` here: windef.h defines that word away. */
+static mp_status win_reserve_near(size_t size, unsigned flags, const void *target,
+                                  size_t max_distance, void **out) {
+    if (flags & MP__OS_HUGE) return mp__fail(MP_ENOTSUP);
+    mp__near_search search;
+    size_t gran = mp__os_cfg.granularity;
+    if (!mp__near_start(&search, target, max_distance, size, gran)) return mp__fail(MP_ENOMEM);
+
+    /* The requirements name the lowest base and the highest last byte,
+     * which must be a multiple of the granularity less one: rounded down,
+     * so that any place VirtualAlloc2 picks is inside the window. */
+    MEM_ADDRESS_REQUIREMENTS req = {
+        .LowestStartingAddress = (PVOID)search.first,
+        .HighestEndingAddress = (PVOID)(((search.last + size) & ~(uintptr_t)(gran - 1)) - 1),
+        .Alignment = 0,
+    };
+    MEM_EXTENDED_PARAMETER param = {0};
+    param.Type = MemExtendedParameterAddressRequirements;
+    param.Pointer = &req;
+    void *p = mp__sys.VirtualAlloc2(NULL, size, MEM_RESERVE, PAGE_NOACCESS, &param, 1);
+    if (p != NULL && mp__near_fits(&search, (uintptr_t)p)) {
+        *out = p;
+        return MP_OK;
+    }
+    if (p != NULL && !mp__sys.VirtualFree(p, 0, MEM_RELEASE)) return fail_last_error();
+    /* Any refusal, for want of VirtualAlloc2, of the requirements or of room
+     * below the rounded-down end, leaves the answer to the listing. */
+    DWORD err = 0;
+    for (int round = 0; round < NEAR_ROUNDS; round++) {
+        search.count = 0;
+        mp_status s = offer_free_regions(&search);
+        if (s != MP_OK) return s;
+        if (search.count == 0) break;
+        for (size_t i = 0; i < search.count; i++) {
+            p = mp__sys.VirtualAlloc((LPVOID)search.base[i], size, MEM_RESERVE, PAGE_NOACCESS);
+            if (p != NULL) {
+                *out = p;
+                return MP_OK;
+            }
+            /* Taken since it was listed (ERROR_INVALID_ADDRESS), no room,
+             * or an address the system refuses (ERROR_INVALID_PARAMETER):
+             * the next candidate may do. */
+            err = GetLastError();
+            if (err != ERROR_INVALID_ADDRESS && err != ERROR_NOT_ENOUGH_MEMORY &&
+                err != ERROR_INVALID_PARAMETER) {
+                return fail_last_error();
+            }
+        }
+    }
+    return mp__fail_os(MP_ENOMEM, (int)err);
+}
+
 #define WINDOWS_API                                                                                \
     {                                                                                              \
         .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
         .decommit = win_decommit, .protect = win_protect, .remap = win_remap,                      \
         .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
         .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
-        .flush_icache = win_flush_icache, .seal = win_seal,                                        \
+        .flush_icache = win_flush_icache, .seal = win_seal, .reserve_near = win_reserve_near,      \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;

@@ -80,10 +80,27 @@ static mp_status prepare_data(unsigned char *data, size_t len, const mp_pages_op
     return MP_OK;
 }
 
+/* Records the page set of slot, with access prot, for mp_query: the whole
+ * reservation answers, its guard pages as guard. */
+static void describe(mp__slot *slot, unsigned prot) {
+    mp__extent e;
+    e.lo = (uintptr_t)slot->map_base;
+    e.hi = e.lo + slot->map_size;
+    e.data = atomic_load_explicit(&slot->data, memory_order_relaxed);
+    e.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+    e.kind = MP_KIND_PAGES;
+    e.access = prot;
+    mp__slot_describe(slot, &e, 1);
+}
+
 mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp__ref *out) {
     static const mp_pages_opts defaults;
     const mp_pages_opts *o = opts != NULL ? opts : &defaults;
     if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
+    /* near and max_distance come together or not at all: a placement asked
+     * without a distance, or a distance without a place, is a mistake that
+     * must not pass as "anywhere". */
+    if ((o->near == NULL) != (o->max_distance == 0)) return mp__fail(MP_EINVAL);
     if (!prot_allowed(prot)) return mp__fail(MP_ENOTSUP);
 
     size_t unit = mp__os_cfg.page_size;
@@ -106,8 +123,14 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     mp__slot *slot = mp__registry_alloc(&index);
     if (slot == NULL) return MP_ENOMEM;
     void *base;
-    /* The data, not the reservation, starts a huge page (MP_HUGE_TRY). */
-    s = mp__os.reserve(l.total, l.before, flags, &base);
+    if (o->near != NULL) {
+        /* Every byte of the reservation, guard pages included, lies within
+         * max_distance of near. */
+        s = mp__os.reserve_near(l.total, flags, o->near, o->max_distance, &base);
+    } else {
+        /* The data, not the reservation, starts a huge page (MP_HUGE_TRY). */
+        s = mp__os.reserve(l.total, l.before, flags, &base);
+    }
     if (s != MP_OK) {
         mp__slot_free(slot, index);
         return s;
@@ -127,6 +150,7 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     atomic_store_explicit(&slot->data, (uintptr_t)data, memory_order_relaxed);
     atomic_store_explicit(&slot->len, l.data, memory_order_relaxed);
     atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
+    describe(slot, prot);
     mp__slot_publish(slot, index, out);
     return MP_OK;
 }
@@ -207,6 +231,7 @@ static mp_status move_on(mp__ref *from, unsigned from_prot, unsigned to_prot,
         mp__slot_free(slot, from->slot);
     }
     atomic_store_explicit(&target->prot, to_prot, memory_order_relaxed);
+    describe(target, to_prot);
     mp__slot_publish(target, index, to);
     return MP_OK;
 }

@@ -27,6 +27,9 @@ static uint32_t free_head = NO_SLOT;
 /* The next never-used index. Index 0 is never handed out, so that a zeroed
  * reference names no slot even by its index. */
 static uint32_t next_index = 1;
+/* next_index as mp__registry_find reads it, without the lock: every index
+ * below it has a slot. */
+static atomic_uint_least32_t used_index = 1;
 
 #ifdef MP_FAULT_INJECTION
 void (*volatile mp__race_hook)(void);
@@ -78,7 +81,10 @@ mp__slot *mp__registry_alloc(uint32_t *index) {
         } else {
             i = next_index;
             slot = mp__registry_slot(i);
-            if (slot != NULL) next_index++;
+            if (slot != NULL) {
+                next_index++;
+                atomic_store_explicit(&used_index, next_index, memory_order_release);
+            }
         }
         mp__spin_unlock(&lock);
         if (slot != NULL) {
@@ -178,4 +184,83 @@ bool mp__registry_read(const mp__ref *ref, mp__slot_view *out) {
         mp__backoff(&rounds);
     }
     return true;
+}
+
+/* ---- The query record (registry.h) ---- */
+
+static void store_extents(mp__extent_cell *cells, const mp__extent *extents, size_t count) {
+    for (size_t i = 0; i < MP__SLOT_EXTENTS; i++) {
+        mp__extent e = {0, 0, 0, 0, 0, 0};
+        if (i < count) e = extents[i];
+        atomic_store_explicit(&cells[i].lo, e.lo, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].hi, e.hi, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].data, e.data, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].len, e.len, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].kind, e.kind, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].access, e.access, memory_order_relaxed);
+    }
+}
+
+void mp__slot_describe(mp__slot *slot, const mp__extent *extents, size_t count) {
+    /* The latch: readers use copy (latch & 1). Make it odd and rewrite copy
+     * 0, then even and rewrite copy 1; the release fences keep each copy's
+     * stores after the switch away from it. */
+    unsigned latch = atomic_load_explicit(&slot->latch, memory_order_relaxed);
+    atomic_store_explicit(&slot->latch, latch + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    store_extents(slot->extents[0], extents, count);
+    atomic_store_explicit(&slot->latch, latch + 2, memory_order_release);
+    atomic_thread_fence(memory_order_release);
+    store_extents(slot->extents[1], extents, count);
+}
+
+static mp__extent load_extent(const mp__extent_cell *c) {
+    mp__extent e;
+    e.lo = atomic_load_explicit(&c->lo, memory_order_relaxed);
+    e.hi = atomic_load_explicit(&c->hi, memory_order_relaxed);
+    e.data = atomic_load_explicit(&c->data, memory_order_relaxed);
+    e.len = atomic_load_explicit(&c->len, memory_order_relaxed);
+    e.kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
+    e.access = atomic_load_explicit(&c->access, memory_order_relaxed);
+    return e;
+}
+
+/* Finds the range of slot that holds a, if any, reading one whole copy of
+ * its record. */
+static bool find_in_slot(mp__slot *slot, uintptr_t a, mp__extent *out) {
+    for (;;) {
+        unsigned latch = atomic_load_explicit(&slot->latch, memory_order_acquire);
+        const mp__extent_cell *cells = slot->extents[latch & 1];
+        bool found = false;
+        mp__extent e = {0, 0, 0, 0, 0, 0};
+        for (size_t i = 0; i < MP__SLOT_EXTENTS && !found; i++) {
+            e = load_extent(&cells[i]);
+            found = a >= e.lo && a < e.hi;
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&slot->latch, memory_order_relaxed) != latch) continue;
+        if (found) *out = e;
+        return found;
+    }
+}
+
+bool mp__registry_find(const void *addr, mp__extent *out) {
+    uintptr_t a = (uintptr_t)addr;
+    uint32_t used = atomic_load_explicit(&used_index, memory_order_acquire);
+    for (uint32_t i = 1; i < used; i++) {
+        mp__slot *slot = mp__registry_slot(i);
+        if (slot == NULL) continue;
+        uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_acquire);
+        /* Free slots (and slots taken but not yet published) name nothing. */
+        if ((gen & FREE_BITS) == FREE_BITS || gen == 0) continue;
+        mp__extent e;
+        if (!find_in_slot(slot, a, &e)) continue;
+        /* A slot freed while its record was read answers no more. */
+        atomic_thread_fence(memory_order_acquire);
+        gen = atomic_load_explicit(&slot->gen, memory_order_relaxed);
+        if ((gen & FREE_BITS) == FREE_BITS) continue;
+        *out = e;
+        return true;
+    }
+    return false;
 }

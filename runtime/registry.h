@@ -42,8 +42,19 @@
  * and a hot path (a vector's push, a function reference's call) may keep a
  * pointer to its slot's generation and check liveness with one load. The
  * fields other threads may read without holding the slot (data, len, prot,
- * for mp__registry_view and mp_query) are atomics read as a seqlock; the rest
- * belong to the holder.
+ * for mp__registry_view) are atomics read as a seqlock; the rest belong to
+ * the holder.
+ *
+ * Query (mp_query, runtime/query.c): each slot also records what its object
+ * looks like to a fault handler, as up to MP__SLOT_EXTENTS address ranges
+ * (mp__extent: one for page sets and vectors; a dual mapping's two views, or
+ * a code arena, add their own kinds). A handler may run while a call in the
+ * interrupted thread holds the slot, halfway through changing it, so the
+ * record cannot be guarded by the generation: it is kept twice and switched
+ * by a latch counter (the Linux kernel's seqcount latch), so that a reader
+ * always finds one whole copy without waiting, and retries only when another
+ * thread rewrote the record while it read. mp__registry_find scans every
+ * slot ever handed out, without the registry lock.
  */
 #ifndef MEMORY_PAGES_RUNTIME_REGISTRY_H
 #define MEMORY_PAGES_RUNTIME_REGISTRY_H
@@ -57,6 +68,25 @@
 extern "C" {
 #endif
 
+/* One address range of an object, as mp_query reports it. */
+typedef struct mp__extent {
+    uintptr_t lo, hi; /* the whole range the object answers for, guard pages included */
+    uintptr_t data;   /* its first byte of data; [lo, data) and [data + len, hi) are guard */
+    size_t len;       /* bytes of data */
+    unsigned kind;    /* an mp_kind */
+    unsigned access;  /* MP_ACCESS_* bits, the same values as MP__PROT_* */
+} mp__extent;
+
+/* The most ranges one slot records: the two views of a dual mapping. */
+#define MP__SLOT_EXTENTS 2
+
+/* An mp__extent as the slot keeps it, readable from any thread. */
+typedef struct mp__extent_cell {
+    atomic_uintptr_t lo, hi, data;
+    atomic_size_t len;
+    atomic_uint kind, access;
+} mp__extent_cell;
+
 typedef struct mp__slot {
     atomic_uint_least32_t gen; /* 4k + 1 live, 4k + 2 held, 4k + 3 free */
     uint32_t next_free;        /* free-list link, guarded by the registry lock */
@@ -67,6 +97,10 @@ typedef struct mp__slot {
     void *map_base;  /* the whole reservation, guard pages included */
     size_t map_size; /* its size */
     unsigned flags;  /* MP__SLOT_* */
+    /* The query record: two copies, the one readers use chosen by the low
+     * bit of latch (see the top of this file). */
+    atomic_uint latch;
+    mp__extent_cell extents[2][MP__SLOT_EXTENTS];
 } mp__slot;
 
 /* Bits of mp__slot.flags. */
@@ -120,6 +154,17 @@ bool mp__registry_view(const mp__ref *ref, mp__slot_view *out);
  * generation, waits for it to finish first, so that a live reference is
  * never reported stale because a call on a copy of it is under way. */
 bool mp__registry_read(const mp__ref *ref, mp__slot_view *out);
+
+/* Records the count (at most MP__SLOT_EXTENTS) address ranges of the
+ * object of a slot for mp_query: called by the holder of the slot, or by
+ * the caller of mp__registry_alloc before it publishes. The ranges answer
+ * from then on while the slot is live or held. */
+void mp__slot_describe(mp__slot *slot, const mp__extent *extents, size_t count);
+
+/* Finds the range, recorded by a live or held slot, that holds addr, and
+ * copies it into *out. Never waits and takes no lock (async-signal-safe);
+ * reads every slot ever handed out. */
+bool mp__registry_find(const void *addr, mp__extent *out);
 
 /* Returns the slot at index, or NULL if no slot was ever made there. */
 mp__slot *mp__registry_slot(uint32_t index);

@@ -11,6 +11,7 @@
 #ifndef MEMORY_PAGES_RUNTIME_SYS_POSIX_H
 #define MEMORY_PAGES_RUNTIME_SYS_POSIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,6 +41,12 @@ extern MP__HOOKABLE mp__sys_api mp__sys;
 
 /* The real calls, for tests that wrap them. */
 extern const mp__sys_api mp__sys_native;
+
+#ifdef MP_FAULT_INJECTION
+/* Set by tests to make reserve_near skip the hint of the last placement and
+ * read /proc/self/maps every time (os_posix.c). */
+extern bool mp__near_hint_off;
+#endif
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
  * Each entry has the signature and the error convention of the Win32
  * function it names. prefetch is PrefetchVirtualMemory, which Windows 7
  * lacks: the native entry looks it up at run time and fails with
- * ERROR_CALL_NOT_IMPLEMENTED where it is missing.
+ * ERROR_CALL_NOT_IMPLEMENTED where it is missing; so is VirtualAlloc2.
  */
 #ifndef MEMORY_PAGES_RUNTIME_SYS_WINDOWS_H
 #define MEMORY_PAGES_RUNTIME_SYS_WINDOWS_H
@@ -31,6 +31,14 @@ typedef struct mp__sys_api {
     BOOL(WINAPI *SwitchToThread)(VOID);
     VOID(WINAPI *GetSystemInfo)(LPSYSTEM_INFO info);
     BOOL (*prefetch)(PWIN32_MEMORY_RANGE_ENTRY range);
+    /* Placement near an address (os_windows.c reserve_near). VirtualAlloc2
+     * on the current process, which Windows before 10 (1803) lacks: the
+     * native entry looks it up at run time and fails with
+     * ERROR_CALL_NOT_IMPLEMENTED where it is missing. */
+    PVOID(*VirtualAlloc2)
+    (PVOID addr, SIZE_T size, ULONG type, ULONG protect, MEM_EXTENDED_PARAMETER *params,
+     ULONG count);
+    SIZE_T(WINAPI *VirtualQuery)(LPCVOID addr, PMEMORY_BASIC_INFORMATION info, SIZE_T size);
 } mp__sys_api;
 
 extern MP__HOOKABLE mp__sys_api mp__sys;

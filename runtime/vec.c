@@ -180,6 +180,15 @@ static void publish(mp__vec *v, mp__slot *slot, uint32_t index, unsigned prot) {
     atomic_store_explicit(&slot->data, (uintptr_t)m.base, memory_order_relaxed);
     atomic_store_explicit(&slot->len, m.reserved, memory_order_relaxed);
     atomic_store_explicit(&slot->prot, prot, memory_order_relaxed);
+    /* For mp_query: the committed capacity is the data, the rest of the
+     * reservation and the guard page answer as guard. */
+    mp__extent e = {(uintptr_t)m.base,
+                    (uintptr_t)m.base + m.total,
+                    (uintptr_t)m.base,
+                    v->committed,
+                    prot == RW ? MP_KIND_VEC : MP_KIND_FROZEN_VEC,
+                    prot};
+    mp__slot_describe(slot, &e, 1);
     mp__slot_publish(slot, index, &v->ref);
     v->slot_gen = (const uint32_t *)&slot->gen;
 }

@@ -126,6 +126,16 @@ static void flush_icache(void *addr, size_t size) {
     mp__os_native.flush_icache(addr, size);
 }
 
+/* ---- Placement near an address (issue 14) ---- */
+
+static mp_status reserve_near(size_t size, unsigned flags, const void *target, size_t max_distance,
+                              void **out) {
+    FAIL_IF_HIT(reserve_near);
+    mp_status s = mp__os_native.reserve_near(size, flags, target, max_distance, out);
+    if (s == MP_OK) reservations++;
+    return s;
+}
+
 static const mp__os_api counting = {
     .reserve = reserve,
     .release = release,
@@ -141,6 +151,7 @@ static const mp__os_api counting = {
     .no_dump = no_dump,
     .flush_icache = flush_icache,
     .seal = seal,
+    .reserve_near = reserve_near,
 };
 
 void fault_install(void) {
@@ -319,6 +330,20 @@ static BOOL w_prefetch(PWIN32_MEMORY_RANGE_ENTRY range) {
     return mp__sys_native.prefetch(range);
 }
 
+/* Placement near an address (issue 14). Arguments logged: VirtualAlloc2
+ * (addr, size, type, protect); VirtualQuery (addr). */
+
+static PVOID w_VirtualAlloc2(PVOID addr, SIZE_T size, ULONG type, ULONG protect,
+                             MEM_EXTENDED_PARAMETER *params, ULONG count) {
+    if (sys_hit("VirtualAlloc2", true, U(addr), size, type, protect)) SYS_FAIL(NULL);
+    return mp__sys_native.VirtualAlloc2(addr, size, type, protect, params, count);
+}
+
+static SIZE_T WINAPI w_VirtualQuery(LPCVOID addr, PMEMORY_BASIC_INFORMATION info, SIZE_T size) {
+    if (sys_hit("VirtualQuery", true, U(addr), 0, 0, 0)) SYS_FAIL(0);
+    return mp__sys_native.VirtualQuery(addr, info, size);
+}
+
 static const mp__sys_api sys_counting = {
     .VirtualAlloc = w_VirtualAlloc,
     .VirtualFree = w_VirtualFree,
@@ -329,6 +354,8 @@ static const mp__sys_api sys_counting = {
     .SwitchToThread = w_SwitchToThread,
     .GetSystemInfo = w_GetSystemInfo,
     .prefetch = w_prefetch,
+    .VirtualAlloc2 = w_VirtualAlloc2,
+    .VirtualQuery = w_VirtualQuery,
 };
 
 #else

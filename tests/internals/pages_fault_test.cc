@@ -140,7 +140,7 @@ TEST_P(PagesFault, NewLeavesOutUntouchedAndLeaksNothing) {
     variants[1].guard_pages_before = variants[1].guard_pages_after = 2;
     variants[2].populate = true;
     variants[3].lock = true;
-    variants[4] = {1, 1, MP_HUGE_TRY, true, true, no_dump};
+    variants[4] = {1, 1, MP_HUGE_TRY, true, true, no_dump, nullptr, 0};
     if (no_dump) {
         variants.emplace_back();
         variants.back().no_dump = true;

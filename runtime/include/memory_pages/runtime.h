@@ -79,6 +79,22 @@ typedef struct mp_pages_opts {
     bool populate; /* pre-fault every page */
     bool lock;     /* keep in RAM (mlock / VirtualLock) */
     bool no_dump;  /* leave out of core dumps */
+    /* With max_distance: every byte of the pages, guard pages included,
+     * lies within max_distance bytes of near, or the call fails with
+     * MP_ENOMEM; an existing mapping is never replaced (docs/jit.md). Both
+     * zero: anywhere. near without max_distance, or max_distance without
+     * near, is MP_EINVAL. Windows' windef.h defines `near` as nothing: the
+     * field keeps its name whatever was included before, and code that
+     * names it after <windows.h> needs `#undef near` (docs/platforms.md). */
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma push_macro("near")
+#endif
+#undef near
+    const void *near;
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma pop_macro("near")
+#endif
+    size_t max_distance;
 } mp_pages_opts;
 
 /* Access-pattern hints for mp_pages_S_advise. */
@@ -97,6 +113,42 @@ typedef struct mp_vec_opts {
     mp_huge huge;
     bool guard; /* a no-access page after the reservation */
 } mp_vec_opts;
+
+/* ------------------------------------------------------------------------
+ * What an address is (docs/jit.md, "Query").
+ * ------------------------------------------------------------------------ */
+
+/* The kinds of objects mp_query knows. */
+typedef enum mp_kind {
+    MP_KIND_PAGES = 1,  /* a page set, in any state */
+    MP_KIND_VEC,        /* a PagedVec */
+    MP_KIND_FROZEN_VEC, /* a frozen PagedVec */
+    MP_KIND_DUAL,       /* one view of a dual mapping */
+    MP_KIND_CODE_ARENA  /* a code arena */
+} mp_kind;
+
+/* Bits of mp_page_info.access. */
+enum { MP_ACCESS_READ = 1, MP_ACCESS_WRITE = 2, MP_ACCESS_EXEC = 4 };
+
+/* What mp_query found at an address. */
+typedef struct mp_page_info {
+    mp_kind kind;
+    unsigned access;  /* MP_ACCESS_READ | MP_ACCESS_WRITE | MP_ACCESS_EXEC of the state */
+    const void *base; /* first byte of the data */
+    size_t len;       /* bytes of data */
+    size_t offset;    /* (char *)addr - (char *)base; meaningful when !guard */
+    bool guard;       /* addr lies in one of its guard pages */
+} mp_page_info;
+
+/* Finds the live object of this library whose memory holds addr: its data,
+ * its guard pages, or (for a vector) its reservation past the committed
+ * capacity, which counts as guard. Returns MP_OK with *out filled, or
+ * MP_EINVAL when out is NULL or addr lies in no live object (a freed or
+ * consumed one included). Async-signal-safe: takes no lock, allocates
+ * nothing and never waits, so a SIGSEGV handler may call it; it reads every
+ * registry slot ever used, so it costs time in proportion to the most
+ * objects that were ever live at once. */
+mp_status mp_query(const void *addr, mp_page_info *out);
 
 /* ------------------------------------------------------------------------
  * JIT capability probe (docs/jit.md).

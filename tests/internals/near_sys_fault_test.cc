@@ -1,0 +1,295 @@
+// Placement near an address (os.h reserve_near), every raw system call made
+// to fail in turn (fault_injection.h, sys_faults.h): the reading of
+// /proc/self/maps (open, read, close), each candidate's mmap with
+// MAP_FIXED_NOREPLACE, and the calls that follow; on Windows VirtualAlloc2,
+// VirtualQuery and each candidate's VirtualAlloc. The status must be the
+// mapped one or that of the documented branch, the out handle untouched on
+// failure, and no reservation or mapping left behind.
+//
+// Then kernels without MAP_FIXED_NOREPLACE, which take the address as a
+// hint: a raw mmap that places the first candidate elsewhere must be
+// unmapped and the next tried; and with every call a plain hint, filling a
+// window until MP_ENOMEM must still replace no mapping.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "memory_pages/memory_pages.h"
+#include "runtime/os.h"
+#include "tests/internals/fault_injection.h"
+#include "tests/internals/mappings.h"
+#include "tests/internals/sys_faults.h"
+
+#ifndef _WIN32
+#include "runtime/sys_posix.h"
+#else
+// windef.h (through sys_faults.h) defines `near` as nothing; this file names
+// the field mp_pages_opts.near.
+#undef near
+#endif
+
+namespace {
+
+using sys_faults::Describe;
+using sys_faults::OsError;
+using sys_faults::OsErrors;
+using sys_faults::Walk;
+
+const unsigned kRW = MP__PROT_READ | MP__PROT_WRITE;
+
+extern "C" int near_fault_anchor(int x) {
+    return x * 3;
+}
+
+const void *Anchor() {
+    return reinterpret_cast<const void *>(&near_fault_anchor);
+}
+
+uintptr_t Distance(uintptr_t a, uintptr_t b) {
+    return a > b ? a - b : b - a;
+}
+
+#ifdef __linux__
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#endif
+
+// What a failed raw call of a placement must give: the branches of
+// reserve_near, else the platform file's plain rules (sys_faults.h).
+sys_faults::Expected NearExpected(const sys_call &c, int code) {
+#ifdef _WIN32
+    if (sys_faults::Entry(c, "VirtualAlloc2")) {
+        return {MP_OK, "VirtualAlloc2 fails -> VirtualQuery listing"};
+    }
+    if (sys_faults::Entry(c, "VirtualAlloc") && (c.arg[2] & MEM_RESERVE) && c.arg[0] != 0 &&
+        (code == ERROR_NOT_ENOUGH_MEMORY || code == ERROR_INVALID_ADDRESS ||
+         code == ERROR_INVALID_PARAMETER)) {
+        return {MP_OK, "VirtualAlloc at a candidate fails for room -> next candidate"};
+    }
+    if (sys_faults::Entry(c, "VirtualQuery") && code == ERROR_INVALID_PARAMETER) {
+        // Past the highest application address: the listing ends there, and
+        // what it found so far decides (MP_OK, or MP_ENOMEM if nothing).
+        return {MP_OK, "VirtualQuery ERROR_INVALID_PARAMETER -> the listing ends"};
+    }
+#else
+    // A placement: an address given, without MAP_FIXED (with
+    // MAP_FIXED_NOREPLACE, or as a plain hint where the probe found that
+    // flag unknown, as under qemu-user).
+    if (sys_faults::Entry(c, "mmap") && c.arg[0] != 0 && !(c.arg[3] & MAP_FIXED) &&
+        (code == ENOMEM || code == EPERM)) {
+        return {MP_OK, "mmap at a candidate ENOMEM/EPERM -> next candidate"};
+    }
+    if (sys_faults::Entry(c, "close")) {
+        return {MP_OK, "close of /proc/self/maps fails -> ignored (the file was read)"};
+    }
+#endif
+    return sys_faults::PlatformExpected(c, code);
+}
+
+class NearSysFault : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        // The registry's first slots and the page sizes, before any walk.
+        mp__ref warm{};
+        mp_pages_opts opts{};
+        opts.near = Anchor();
+        opts.max_distance = 64u << 20;
+        ASSERT_EQ(mp__pages_new(1, &opts, kRW, &warm), MP_OK);
+        ASSERT_EQ(mp__pages_free(&warm, kRW), MP_OK);
+        (void)mappings_count();
+        fault_install();
+        sys_fault_install();
+    }
+    void TearDown() override {
+        sys_fault_uninstall();
+        fault_uninstall();
+    }
+};
+
+// Every raw call, with the hint of the last placement (os_posix.c) first
+// and then with the hint off, so that /proc/self/maps is read every time.
+TEST_F(NearSysFault, NewNearEveryCall) {
+    const size_t page = mp_page_size(), distance = 64u << 20;
+    int total = 0;
+#ifdef __linux__
+    for (bool hint_off : {false, true}) {
+        mp__near_hint_off = hint_off;
+        const char *mode = hint_off ? " (hint off)" : " (hint first)";
+#else
+    {
+        const char *mode = "";
+#endif
+        mp_pages_opts opts{};
+        opts.near = Anchor();
+        opts.max_distance = distance;
+        opts.guard_pages_before = opts.guard_pages_after = 1;
+        for (const OsError &e : OsErrors()) {
+            const std::string what = std::string("new rw near the test's code") + mode;
+            int injected = Walk(what, e, [&](unsigned n) {
+                mp__ref out{0xdeadbeef, 0xfeedface};
+                sys_fault_arm(n, e.code);
+                mp_status s = mp__pages_new(2 * page, &opts, kRW, &out);
+                int err = mp_os_error();
+                sys_fault_disarm();
+                const sys_call *fired = sys_fault_fired();
+                if (fired == nullptr) {
+                    EXPECT_EQ(s, MP_OK) << what << ": with no raw call failing";
+                } else {
+                    sys_faults::Expected want = NearExpected(*fired, e.code);
+                    if (want.branch == "VirtualQuery ERROR_INVALID_PARAMETER -> the listing ends" &&
+                        s == MP_ENOMEM) {
+                        want.status = MP_ENOMEM;
+                    }
+                    EXPECT_EQ(s, want.status)
+                        << what << ", " << Describe(*fired) << " failing with " << e
+                        << (want.branch.empty() ? "" : ": " + want.branch);
+                    if (s != MP_OK && want.status != MP_OK && want.branch.empty()) {
+                        EXPECT_EQ(err, e.code)
+                            << what << ": mp_os_error() after " << Describe(*fired);
+                    }
+                    sys_faults::CountBranch(want.branch);
+                }
+                if (s == MP_OK) {
+                    const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&out, kRW));
+                    const uintptr_t n0 = reinterpret_cast<uintptr_t>(Anchor());
+                    EXPECT_LE(Distance(data - page, n0), distance) << what;
+                    EXPECT_LE(Distance(data + 3 * page - 1, n0), distance) << what;
+                    EXPECT_EQ(mp__pages_free(&out, kRW), MP_OK) << what;
+                } else {
+                    EXPECT_EQ(out.slot, 0xdeadbeefu) << what << ": out was written";
+                    EXPECT_EQ(out.gen, 0xfeedfaceu) << what << ": out was written";
+                }
+            });
+            EXPECT_GE(injected, 2) << what << " with " << e << ": a placement, a commit";
+            total += injected;
+        }
+    }
+#ifdef __linux__
+    mp__near_hint_off = false;
+#endif
+    std::printf("[ faults   ] %d injected into placements near an address\n", total);
+    std::vector<std::string> required;
+#ifdef _WIN32
+    required.push_back("VirtualAlloc2 fails -> VirtualQuery listing");
+#else
+    required.push_back("mmap at a candidate ENOMEM/EPERM -> next candidate");
+    required.push_back("close of /proc/self/maps fails -> ignored (the file was read)");
+#endif
+    for (const auto &b : required) {
+        EXPECT_GE(sys_faults::Branches()[b], 1) << "the branch \"" << b << "\" never ran";
+    }
+    sys_faults::PrintBranches();
+}
+
+#ifdef __linux__
+// ---- Kernels without MAP_FIXED_NOREPLACE (before Linux 4.17) ----
+
+int g_misplace; // how many placements still to place far away
+long g_misplaced;
+uintptr_t g_window = uintptr_t{64} << 20; // the max_distance of the tests below
+
+// An mmap as a kernel that does not know MAP_FIXED_NOREPLACE: the flag is
+// ignored, so the address is only a hint. With g_misplace, the next
+// placements (an address given without MAP_FIXED) are placed wherever the
+// kernel likes (no hint), as such a kernel does when the hinted range is
+// taken.
+void *OldKernelMmap(void *addr, size_t size, int prot, int flags, int fd, off_t offset) {
+    flags &= ~MAP_FIXED_NOREPLACE;
+    if (addr != nullptr && !(flags & MAP_FIXED) && g_misplace > 0) {
+        // Far from the window (a few GiB off, wrapping on 32-bit). Should
+        // the system still put it inside the window, it is not misplaced.
+        const uintptr_t far_off = SIZE_MAX > 0xFFFFFFFFu ? uintptr_t{1} << 32 : uintptr_t{1} << 30;
+        void *p = mp__sys_native.mmap(
+            reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(addr) + far_off), size, prot,
+            flags, fd, offset);
+        if (p != MAP_FAILED && Distance(reinterpret_cast<uintptr_t>(p),
+                                        reinterpret_cast<uintptr_t>(Anchor())) > g_window) {
+            g_misplace--;
+            g_misplaced++;
+            return p;
+        }
+        if (p != MAP_FAILED) mp__sys_native.munmap(p, size);
+    }
+    return mp__sys_native.mmap(addr, size, prot, flags, fd, offset);
+}
+
+// Run twice: with the flag passed (as on a kernel that the probe found to
+// know it, but that takes it for a hint, as qemu-user does) and without it
+// (mp__os_cfg.fixed_noreplace false, as the probe finds on old kernels).
+class NearOldKernel : public ::testing::TestWithParam<bool> {
+  protected:
+    void SetUp() override {
+        saved_ = mp__os_cfg.fixed_noreplace;
+        mp__os_cfg.fixed_noreplace = GetParam();
+        mp__sys.mmap = OldKernelMmap;
+    }
+    void TearDown() override {
+        mp__sys.mmap = mp__sys_native.mmap;
+        mp__os_cfg.fixed_noreplace = saved_;
+    }
+    bool saved_ = false;
+};
+
+INSTANTIATE_TEST_SUITE_P(FlagPassed, NearOldKernel, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool> &p) {
+                             return std::string(p.param ? "flag_passed" : "plain_hint");
+                         });
+
+TEST_P(NearOldKernel, MisplacedCandidatesAreUnmappedAndTheNextTried) {
+    const char *why = "";
+    const bool exact = mappings_count_is_exact(&why);
+    const size_t distance = 64u << 20, len = 3 * mp_page_size();
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = distance;
+    for (int misplace : {1, 3, 7}) {
+        const int maps = exact ? mappings_count() : 0;
+        g_misplace = misplace;
+        g_misplaced = 0;
+        mp__ref out{};
+        ASSERT_EQ(mp__pages_new(len, &opts, kRW, &out), MP_OK) << misplace << " misplaced";
+        EXPECT_EQ(g_misplaced, misplace) << "each misplaced one was a candidate";
+        const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&out, kRW));
+        const uintptr_t n0 = reinterpret_cast<uintptr_t>(Anchor());
+        EXPECT_LE(Distance(data, n0), distance);
+        EXPECT_LE(Distance(data + len - 1, n0), distance);
+        ASSERT_EQ(mp__pages_free(&out, kRW), MP_OK);
+        if (exact) {
+            EXPECT_EQ(mappings_count(), maps) << "a misplaced mapping was left behind";
+        }
+    }
+}
+
+TEST_P(NearOldKernel, FillingAWindowReplacesNothing) {
+    const char *why = "";
+    if (!mappings_count_is_exact(&why)) GTEST_SKIP() << "no exact map of this process: " << why;
+    const size_t distance = 8u << 20, len = 256 * 1024;
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = distance;
+    std::vector<mp__ref> made;
+    mp_status s = MP_OK;
+    const int maps = mappings_count();
+    while (made.size() < 500) {
+        mp__ref r{};
+        if ((s = mp__pages_new(len, &opts, kRW, &r)) != MP_OK) break;
+        made.push_back(r);
+    }
+    EXPECT_EQ(s, MP_ENOMEM);
+    EXPECT_GT(made.size(), 2u);
+    EXPECT_EQ(near_fault_anchor(5), 15) << "the code near which everything went still runs";
+    for (mp__ref &r : made) {
+        const auto data = reinterpret_cast<uintptr_t>(mp__pages_data(&r, kRW));
+        EXPECT_LE(Distance(data, reinterpret_cast<uintptr_t>(Anchor())), distance);
+        EXPECT_EQ(mp__pages_free(&r, kRW), MP_OK);
+    }
+    EXPECT_EQ(mappings_count(), maps) << "every mapping given back, no other one lost";
+}
+#endif
+
+} // namespace
