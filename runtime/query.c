@@ -21,7 +21,9 @@ mp_status mp_query(const void *addr, mp_page_info *out) {
     if (out == NULL || !mp__registry_find(addr, &e)) return MP_EINVAL;
     uintptr_t a = (uintptr_t)addr;
     out->kind = (mp_kind)e.kind;
-    out->access = e.access;
+    /* Only the access of the state: a sealed object's MP__SEALED bit, or
+     * any other bit the registry keeps beside it, is not the caller's. */
+    out->access = e.access & (MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC);
     out->base = (const void *)e.data;
     out->len = e.len;
     out->guard = a < e.data || a - e.data >= e.len;

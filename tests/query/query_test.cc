@@ -111,6 +111,33 @@ TEST(Query, FollowsTransitions) {
     ExpectNothing("freed", base);
 }
 
+// A sealed page set and a sealed vector answer with the access of their
+// state, read-only, and for good: sealing keeps the address.
+TEST(Query, SealedObjects) {
+    if (!mp_os_capabilities()->mseal)
+        GTEST_SKIP() << "this system has no mseal (Linux 6.10+, 64-bit)";
+    const size_t page = mp_page_size();
+    mp_pages_rw rw;
+    ASSERT_EQ(mp_pages_rw_new(page, &rw), MP_OK);
+    const void *base = mp_pages_rw_data(&rw);
+    mp_pages_r r;
+    ASSERT_EQ(mp_pages_rw_into_r(&rw, &r), MP_OK);
+    mp_pages_r_sealed sealed;
+    ASSERT_EQ(mp_pages_r_seal(&r, &sealed), MP_OK);
+    ExpectInfo("sealed r", base, MP_KIND_PAGES, MP_ACCESS_READ, base, page, 0);
+
+    u32_vec v;
+    ASSERT_EQ(u32_vec_new(&v), MP_OK);
+    ASSERT_EQ(u32_vec_push(&v, 7), MP_OK);
+    const void *data = u32_vec_data(&v);
+    const size_t committed = u32_vec_capacity(&v) * sizeof(uint32_t);
+    u32_vec_frozen f;
+    ASSERT_EQ(u32_vec_freeze(&v, &f), MP_OK);
+    u32_vec_sealed s;
+    ASSERT_EQ(u32_vec_frozen_seal(&f, &s), MP_OK);
+    ExpectInfo("sealed vector", data, MP_KIND_FROZEN_VEC, MP_ACCESS_READ, data, committed, 0);
+}
+
 TEST(Query, AddressesOfNothingAndBadArguments) {
     int on_stack = 0;
     static int in_data;
