@@ -85,7 +85,9 @@ void ExpectDropped(const std::vector<uint64_t> &want) {
 
 class VecDropTest : public ::testing::Test {
   protected:
-    void SetUp() override { ResetCounts(); }
+    void SetUp() override {
+        ResetCounts();
+    }
 };
 
 TEST_F(VecDropTest, EveryDiscardingCallDropsEachElementOnce) {
@@ -235,10 +237,18 @@ TEST_F(VecDropTest, OsFailuresDropNothing) {
             mp_status s = MP_OK;
             res_vec c = res_vec_INIT;
             switch (which) {
-                case 0: s = res_vec_resize(&v, 2 * page_elems, Res(9)); break;
-                case 1: s = res_vec_insert_n(&v, 0, src.data(), src.size()); break;
-                case 2: s = res_vec_reserve_exact(&v, src.size()); break;
-                case 3: s = res_vec_clone(&v, &c); break;
+            case 0:
+                s = res_vec_resize(&v, 2 * page_elems, Res(9));
+                break;
+            case 1:
+                s = res_vec_insert_n(&v, 0, src.data(), src.size());
+                break;
+            case 2:
+                s = res_vec_reserve_exact(&v, src.size());
+                break;
+            case 3:
+                s = res_vec_clone(&v, &c);
+                break;
             }
             const char *fired = fault_fired();
             fault_disarm();
