@@ -586,6 +586,8 @@ mp_status mp__vec_remove_range(mp__vec *v, size_t from, size_t to, void *out, si
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
     if (from > to || to > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
+    /* An empty range is a no-op, also on a vector with no memory yet. */
+    if (from == to) return settle(v, &h, MP_OK);
     unsigned char *at = v->data + from * size;
     if (out != NULL) {
         memmove(out, at, (to - from) * size);
