@@ -97,8 +97,11 @@ template <class Ops> class Run {
         }
         if (live_) {
             const Vec before_free = v_;
+            // A vector that owns nothing stays usable after free: a second
+            // free returns MP_OK; one that owned memory is consumed.
+            const bool owned = Ops::Data(&v_) != nullptr;
             CHECK(Ops::Free(&v_) == MP_OK, "free");
-            CHECK(Ops::Free(&v_) == MP_ESTALE, "second free");
+            CHECK(Ops::Free(&v_) == (owned ? MP_ESTALE : MP_OK), "second free");
             CHECK(Ops::Len(&v_) == 0, "len after free");
             if (Ops::Data(&before_free) != nullptr) KeepStale(before_free);
         }
@@ -197,6 +200,16 @@ template <class Ops> class Run {
         CHECK(Ops::ShrinkToFit(&s) == MP_ESTALE, "stale copy: shrink_to_fit");
         CHECK(Ops::Freeze(&s, &f) == MP_ESTALE, "stale copy: freeze");
         CHECK(Ops::Free(&s) == MP_ESTALE, "stale copy: free");
+        CHECK(Ops::ReserveExact(&s, 1) == MP_ESTALE, "stale copy: reserve_exact");
+        CHECK(Ops::PushWithinCapacity(&s, x) == MP_ESTALE, "stale copy: push_within_capacity");
+        CHECK(Ops::InsertN(&s, 0, &x, 1) == MP_ESTALE, "stale copy: insert_n");
+        CHECK(Ops::RemoveRange(&s, 0, n, &out) == MP_ESTALE, "stale copy: remove_range");
+        CHECK(Ops::RemoveRange(&s, 0, n, nullptr) == MP_ESTALE, "stale copy: remove_range");
+        Vec c;
+        std::memset(static_cast<void *>(&c), 0xA5, sizeof c);
+        const Vec c_sentinel = c;
+        CHECK(Ops::Clone(&s, &c) == MP_ESTALE, "stale copy: clone");
+        CHECK(std::memcmp(&c, &c_sentinel, sizeof c) == 0, "stale copy: clone wrote its out");
         CHECK(Same(out, sentinel), "stale copy: a removal gave an element out");
         CHECK(std::memcmp(&f, &f_sentinel, sizeof f) == 0, "stale copy: freeze wrote its out");
         CHECK(std::memcmp(&s, &stale, sizeof s) == 0, "stale copy: a call changed the copy");
@@ -259,7 +272,7 @@ template <class Ops> class Run {
     }
 
     void Step() {
-        const int op = in_->ConsumeIntegralInRange(0, 15);
+        const int op = in_->ConsumeIntegralInRange(0, 20);
         // An OS call of this operation to fail, or none (also when the input
         // is used up).
         const unsigned nth = in_->ConsumeIntegralInRange(0, 7) == 7
@@ -277,6 +290,10 @@ template <class Ops> class Run {
         mp_status s;
         Elem out = MakeElem<Elem>(0);
         const Elem *want_out = nullptr; // the element a removal must give
+        std::vector<Elem> range_out;    // what remove_range gave, and must have
+        std::vector<Elem> want_range;
+        Vec clone{}; // what clone made, checked and freed after the call
+        bool cloned = false;
 
         if (nth != 0) fault_arm(nth, MP_ENOMEM, ENOMEM);
         switch (op) {
@@ -384,6 +401,63 @@ template <class Ops> class Run {
             s = Ops::Resize(&v_, SIZE_MAX / 2, x);
             want = (s == MP_EOVERFLOW || s == MP_ENOMEM) ? s : MP_EOVERFLOW;
             break;
+        case 16: {
+            const size_t n = Count();
+            stays = MustStay(model_.size() + n);
+            s = Ops::ReserveExact(&v_, n);
+            if (s == MP_OK) {
+                CHECK(Ops::Capacity(&v_) >= model_.size() + n, "reserve_exact: capacity");
+            }
+            break;
+        }
+        case 17:
+            // Never grows and never calls the OS: full is MP_ENOMEM.
+            s = Ops::PushWithinCapacity(&v_, x);
+            if (model_.size() < cap_before) {
+                after.push_back(x);
+            } else {
+                want = MP_ENOMEM;
+            }
+            break;
+        case 18: {
+            const size_t i = Index(model_.size());
+            size_t n = Count();
+            std::vector<Elem> src(n, x);
+            // Sometimes from the vector itself, which insert_n refuses.
+            const bool own = in_->ConsumeBool() && !model_.empty() && n > 0;
+            if (own) n = std::min(n, model_.size());
+            stays = MustStay(model_.size() + n);
+            s = Ops::InsertN(&v_, i, own ? Ops::Data(&v_) : src.data(), n);
+            if (i > model_.size() || own) {
+                want = n == 0 && i <= model_.size() ? MP_OK : MP_EINVAL;
+            } else {
+                after.insert(after.begin() + static_cast<long>(i), src.begin(),
+                             src.begin() + static_cast<long>(n));
+            }
+            break;
+        }
+        case 19: {
+            const size_t from = Index(model_.size());
+            const size_t to = from + in_->ConsumeIntegralInRange<size_t>(
+                                         0, model_.size() - std::min(from, model_.size()) + 1);
+            const bool to_out = in_->ConsumeBool();
+            range_out.assign(to - from, MakeElem<Elem>(0xA5));
+            s = Ops::RemoveRange(&v_, from, to, to_out ? range_out.data() : nullptr);
+            if (to > model_.size()) {
+                want = MP_EINVAL;
+            } else {
+                if (to_out)
+                    want_range.assign(before.begin() + static_cast<long>(from),
+                                      before.begin() + static_cast<long>(to));
+                after.erase(after.begin() + static_cast<long>(from),
+                            after.begin() + static_cast<long>(to));
+            }
+            break;
+        }
+        case 20:
+            s = Ops::Clone(&v_, &clone);
+            cloned = s == MP_OK;
+            break;
         default:
             // Bad arguments, which need no OS call.
             s = Ops::Extend(&v_, nullptr, 1 + seed);
@@ -395,6 +469,20 @@ template <class Ops> class Run {
         const char *fired = fault_fired();
         Disarm();
         if (fired != nullptr) faults_fired++;
+        if (cloned) {
+            // A copy of the model, in memory of its own.
+            CHECK(Ops::Len(&clone) == model_.size(), "clone: len");
+            CHECK(model_.empty() || (Ops::Data(&clone) != Ops::Data(&v_) &&
+                                     std::memcmp(Ops::Data(&clone), model_.data(),
+                                                 model_.size() * sizeof(Elem)) == 0),
+                  "clone: elements");
+            CHECK(Ops::Free(&clone) == MP_OK, "clone: free");
+        }
+        if (!want_range.empty()) {
+            CHECK(std::memcmp(range_out.data(), want_range.data(),
+                              want_range.size() * sizeof(Elem)) == 0,
+                  "remove_range: the elements given out");
+        }
 
         if (want != MP_OK) {
             CHECK(s == want, "op %d: %s, expected %s", op, mp_status_str(s), mp_status_str(want));

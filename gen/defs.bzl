@@ -87,12 +87,25 @@ def _generated_library(name, subcommand, entry_flag, entries, hdrs, deps, memory
         **kwargs
     )
 
+def _vector_entry(value):
+    """The generator's form of a vectors entry: a type as it is, a dict as
+    JSON. Anything else becomes {"type": value}, so that the generator
+    names the entry in its one-line error."""
+    if type(value) == "string":
+        return value
+    if type(value) != "dict":
+        value = {"type": value}
+    return json.encode(value)
+
 def paged_vec_library(name, vectors, hdrs = [], deps = [], memory_pages = "@memory_pages//:memory_pages", **kwargs):
     """A PagedVec type for each entry of vectors (shared/API.md section 5).
 
     Args:
       name: the cc_library; its header is "<package>/<name>.h".
-      vectors: {vector type name: C element type}, e.g. {"u32_vec": "uint32_t"}.
+      vectors: {vector type name: C element type}, e.g. {"u32_vec": "uint32_t"};
+        an entry may be a dict naming the element type's drop function and
+        optionally its clone function (docs/paged_vec.md):
+        {"name_vec": {"type": "struct name", "drop": "name_drop", "clone": "name_clone"}}.
       hdrs: labels of the headers that declare the element types, of this
         package or any other ("point.h", ":point.h", "//geo:point.h",
         "@repo//geo:point.h", or a rule that generates them).
@@ -103,7 +116,8 @@ def paged_vec_library(name, vectors, hdrs = [], deps = [], memory_pages = "@memo
         injection tests pass //:memory_pages_fault_injection.
       **kwargs: passed to the cc_library (visibility, tags, ...).
     """
-    _generated_library(name, "vec", "--vector", vectors, hdrs, deps, memory_pages, **kwargs)
+    entries = {k: _vector_entry(v) for k, v in vectors.items()}
+    _generated_library(name, "vec", "--vector", entries, hdrs, deps, memory_pages, **kwargs)
 
 def fn_ref_library(name, signatures, hdrs = [], deps = [], memory_pages = "@memory_pages//:memory_pages", **kwargs):
     """A typed function-reference type for each signature (shared/API.md section 4).

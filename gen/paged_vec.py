@@ -1,26 +1,39 @@
 """The `vec` subcommand of mpgen.py: PagedVec types (shared/API.md section 5).
 
     mpgen.py vec --out geometry_vecs.h --vector point_vec='struct point' \\
-        --vector u32_vec=uint32_t --include geometry/point.h
+        --vector u32_vec=uint32_t --include geometry/point.h \\
+        --vector 'name_vec={"type": "struct name", "drop": "name_drop"}'
 
 writes one header with, for each vector V of element type T, the types V,
 V_frozen and V_sealed and their functions: thin static inline wrappers over
-the untyped vector core of the runtime (runtime/vec.c).
+the untyped vector core of the runtime (runtime/vec.c). An entry whose value
+starts with '{' is a JSON object, the form paged_vec_library's dict entries
+take: "type" (required), and the element type's "drop" and "clone" functions
+(optional).
 """
 
 import hashlib
+import json
 import os
 import re
 
 from gencore import C_KEYWORDS, TAGS, TYPE_SPECIFIERS, GenError, base_type
 from gencore import check_include, check_type_name, parse_assignment, render, write
 
-# The generated functions of a vector V are V_<name> for these names, those
-# of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# The generated functions of a vector V are V_<name> for these names, and
+# those of its frozen form V_frozen_<name> for FROZEN_FUNCTIONS.
 FUNCTIONS = (
     "new with_capacity new_opts len capacity data data_mut at at_mut push pop insert remove "
-    "swap_remove extend resize truncate clear reserve shrink_to_fit freeze free"
+    "swap_remove extend truncate clear reserve reserve_exact push_within_capacity insert_n "
+    "remove_range shrink_to_fit freeze free"
 ).split()
+# Generated only when the elements can be copied: a type without a drop
+# function, or one whose entry also names clone.
+CLONING_FUNCTIONS = "resize clone".split()
+# The keys of an entry written as a JSON object.
+ENTRY_KEYS = ("type", "drop", "clone")
 FROZEN_FUNCTIONS = "len data at free thaw seal".split()
 # And those of its sealed form V_sealed (shared/API.md section 8).
 SEALED_FUNCTIONS = "len data at".split()
@@ -34,22 +47,66 @@ _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\*))")
 
 
 class Vector:
-    """One vector type to generate: its name and C element type."""
+    """One vector type to generate: its name, C element type, and the names
+    of the element type's drop and clone functions (None when it has none)."""
 
-    def __init__(self, name, type_):
+    def __init__(self, name, type_, drop=None, clone=None):
         self.name = name
         self.type = type_
+        self.drop = drop
+        self.clone = clone
+        # What the template passes to the runtime.
+        self.size = "sizeof(%s)" % type_
+        self.drop_arg = name + "_elem_drop_" if drop else "NULL"
+        self.clone_arg = name + "_elem_clone_" if clone else "NULL"
+        self.has_clone = drop is None or clone is not None
 
     def generated_names(self):
         """Every identifier the header defines for this vector."""
         frozen = self.name + "_frozen"
         sealed = self.name + "_sealed"
+        functions = FUNCTIONS + (CLONING_FUNCTIONS if self.has_clone else [])
+        adapters = [self.drop_arg, self.clone_arg]
         return (
-            [self.name, frozen, sealed]
-            + ["%s_%s" % (self.name, f) for f in FUNCTIONS]
+            [self.name, frozen, sealed, self.name + "_INIT"]
+            + ["%s_%s" % (self.name, f) for f in functions]
             + ["%s_%s" % (frozen, f) for f in FROZEN_FUNCTIONS]
             + ["%s_%s" % (sealed, f) for f in SEALED_FUNCTIONS]
+            + [a for a in adapters if a != "NULL"]
         )
+
+
+def check_function_name(name, key, value):
+    """Checks the drop or clone function that vector name's entry names."""
+    if not isinstance(value, str):
+        raise GenError("vector %r: %r must name a C function, not %s" % (name, key, json.dumps(value)))
+    if not _IDENTIFIER.match(value) or value in C_KEYWORDS:
+        raise GenError("vector %r: %s function %r is not a C identifier" % (name, key, value))
+    return value
+
+
+def parse_entry(name, value):
+    """Parses the value of a vector entry: a C type, or a JSON object with
+    "type" and optionally "drop" and "clone". Returns the Vector."""
+    if not value.startswith("{"):
+        return Vector(name, check_element_type(name, value))
+    try:
+        spec = json.loads(value)
+    except ValueError as problem:
+        raise GenError("vector %r: entry %r is not a JSON object: %s" % (name, value, problem))
+    if not isinstance(spec, dict):
+        raise GenError("vector %r: entry %r is not a JSON object" % (name, value))
+    unknown = sorted(k for k in spec if k not in ENTRY_KEYS)
+    if unknown:
+        raise GenError(
+            "vector %r: unknown key %r (an entry has %s)"
+            % (name, unknown[0], ", ".join(repr(k) for k in ENTRY_KEYS))
+        )
+    type_ = spec.get("type")
+    if not isinstance(type_, str):
+        raise GenError("vector %r: \"type\" must be a C type, not %s" % (name, json.dumps(type_)))
+    fns = {k: check_function_name(name, k, spec[k]) for k in ("drop", "clone") if k in spec}
+    return Vector(name, check_element_type(name, type_), fns.get("drop"), fns.get("clone"))
 
 
 def check_element_type(name, text):
@@ -110,9 +167,9 @@ def parse_vectors(entries):
     taken = set()
     vectors = []
     for entry in entries:
-        name, type_ = parse_assignment("vector", entry)
+        name, value = parse_assignment("vector", entry)
         check_type_name("vector", name, taken)
-        vectors.append(Vector(name, check_element_type(name, type_)))
+        vectors.append(parse_entry(name, value))
     # A vector's generated names must not meet another's: x_frozen is both a
     # vector of its own and the frozen form of x, x_len a vector and a function.
     owner = {}
@@ -132,7 +189,7 @@ def include_guard(out, vectors):
     headers of the same name in different packages can meet in one file."""
     stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.basename(out)).upper()
     digest = hashlib.sha1(
-        "\n".join("%s=%s" % (v.name, v.type) for v in vectors).encode("utf-8")
+        "\n".join("%s=%s %s %s" % (v.name, v.type, v.drop, v.clone) for v in vectors).encode("utf-8")
     ).hexdigest()[:8]
     return "MPGEN_VEC_%s_%s" % (stem, digest.upper())
 
@@ -145,7 +202,10 @@ def add_vec_command(sub):
         action="append",
         required=True,
         metavar="NAME=TYPE",
-        help="a vector type NAME of elements of the C type TYPE; repeatable",
+        help="a vector type NAME of elements of the C type TYPE; repeatable. TYPE may be a "
+        'JSON object {"type": TYPE, "drop": FN, "clone": FN} naming the functions '
+        "void FN(TYPE *) run on every element the vector discards and "
+        "mp_status FN(TYPE *dst, const TYPE *src) that copies one",
     )
     p.add_argument(
         "--include",

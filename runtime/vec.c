@@ -143,7 +143,7 @@ static mp_status undo_mapping(const mapping *m, mp_status s) {
 /* ---- Holding a vector's slot ---- */
 
 /* A call's hold on the slot of a vector (registry.h), from hold() to one of
- * settle(), renew() or drop(). */
+ * settle(), renew(), restore() or end_slot(). */
 typedef struct held {
     mp__slot *slot;  /* NULL when the vector owns no slot */
     mp__slot *spare; /* a fresh slot, when slot's generations are used up */
@@ -209,6 +209,7 @@ static void renew(mp__vec *v, held *h, unsigned prot) {
 /* Ends the hold h on the slot of v, frozen or not, of a call that changed
  * nothing and returns s: every copy of v stays live. */
 static mp_status restore(const mp__vec *v, held *h, mp_status s) {
+    if (h->slot == NULL) return s;
     if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
     mp__slot_restore(h->slot, &v->ref);
     return s;
@@ -226,7 +227,7 @@ static mp_status settle(mp__vec *v, held *h, mp_status s) {
 }
 
 /* Ends the hold h by ending the life of v's slot. */
-static void drop(const mp__vec *v, held *h) {
+static void end_slot(const mp__vec *v, held *h) {
     if (h->spare != NULL) mp__slot_free(h->spare, h->spare_index);
     mp__slot_free(h->slot, v->ref.slot);
 }
@@ -473,7 +474,6 @@ mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
     fresh.guard = opts->guard;
     mp_status s = open_mapping(&fresh, want_r, need_r, cap_b, size);
     if (s != MP_OK) return s;
-    fresh.keep = cap_b;
     *v = fresh;
     return MP_OK;
 }
@@ -490,6 +490,14 @@ mp_status mp__vec_grow(mp__vec *v, size_t size) {
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
     return settle(v, &h, make_room(v, 1, size, true));
+}
+
+mp_status mp__vec_has_room(const mp__vec *v) {
+    /* No hold: holding may take a fresh registry slot, and this call must
+     * never reach the OS. It only reads v, as the inline path it backs. */
+    if (v == NULL) return mp__fail(MP_EINVAL);
+    if (!mp__vec_wait_live(v)) return mp__fail(MP_ESTALE);
+    return v->len < v->cap ? MP_OK : mp__fail(MP_ENOMEM);
 }
 
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size) {
@@ -512,6 +520,43 @@ mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size) {
     memmove(at + size, at, (v->len - i) * size);
     memcpy(at, x, size);
     v->len++;
+    return settle(v, &h, MP_OK);
+}
+
+/* Runs drop, if the element type has one, on the elements [from, to) of
+ * v, in order. The caller has already taken them out of the length. */
+static void drop_range(const mp__vec *v, size_t from, size_t to, size_t size,
+                       mp__vec_drop_fn drop) {
+    if (drop == NULL) return;
+    for (size_t i = from; i < to; i++)
+        drop(v->data + i * size);
+}
+
+/* Whether the n elements at src overlap the address space of v, guard
+ * included: insert_n refuses such a source, because making room may move
+ * or overwrite it. */
+static bool overlaps_vec(const mp__vec *v, const unsigned char *src, size_t n, size_t size) {
+    mapping m = mapping_of(v);
+    if (m.total == 0) return false;
+    uintptr_t a = (uintptr_t)src, base = (uintptr_t)m.base;
+    /* The bytes at src are the caller's object, so n * size cannot wrap. */
+    uintptr_t end = a + n * size;
+    return a < base + m.total && end > base;
+}
+
+mp_status mp__vec_insert_n(mp__vec *v, size_t i, const void *src, size_t n, size_t size) {
+    held h;
+    mp_status s = hold(v, RW, &h);
+    if (s != MP_OK) return s;
+    if (i > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
+    if (n == 0) return settle(v, &h, MP_OK);
+    if (n > SIZE_MAX / size) return settle(v, &h, mp__fail(MP_EOVERFLOW));
+    if (src == NULL || overlaps_vec(v, src, n, size)) return settle(v, &h, mp__fail(MP_EINVAL));
+    if ((s = make_room(v, n, size, true)) != MP_OK) return settle(v, &h, s);
+    unsigned char *at = v->data + i * size;
+    memmove(at + n * size, at, (v->len - i) * size);
+    memcpy(at, src, n * size);
+    v->len += n;
     return settle(v, &h, MP_OK);
 }
 
@@ -544,6 +589,25 @@ mp_status mp__vec_swap_remove(mp__vec *v, size_t i, void *out, size_t size) {
     return settle(v, &h, remove_at(v, i, out, size, true));
 }
 
+mp_status mp__vec_remove_range(mp__vec *v, size_t from, size_t to, void *out, size_t size,
+                               mp__vec_drop_fn drop) {
+    held h;
+    mp_status s = hold(v, RW, &h);
+    if (s != MP_OK) return s;
+    if (from > to || to > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
+    /* An empty range is a no-op, also on a vector with no memory yet. */
+    if (from == to) return settle(v, &h, MP_OK);
+    unsigned char *at = v->data + from * size;
+    if (out != NULL) {
+        memmove(out, at, (to - from) * size);
+    } else {
+        drop_range(v, from, to, size, drop);
+    }
+    memmove(at, v->data + to * size, (v->len - to) * size);
+    v->len -= to - from;
+    return settle(v, &h, MP_OK);
+}
+
 /* Appends the n elements at src to the held vector v; src may be v's own
  * elements, which a move relocates, so their offset is kept rather than
  * their address. */
@@ -569,16 +633,48 @@ mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size) {
     return settle(v, &h, extend_held(v, src, n, size));
 }
 
+/* Sets the length of the held vector v to n (n <= len) and drops the
+ * elements from n on; the length is n before drop runs. */
+static void truncate_held(mp__vec *v, size_t n, size_t size, mp__vec_drop_fn drop) {
+    size_t len = v->len;
+    v->len = n;
+    drop_range(v, n, len, size, drop);
+}
+
+/* Makes the n elements at dst clones of src with clone; on a failure,
+ * drops the clones made so far and returns its status. */
+static mp_status clone_each(unsigned char *dst, const unsigned char *src, size_t src_step, size_t n,
+                            size_t size, mp__vec_drop_fn drop, mp__vec_clone_fn clone) {
+    for (size_t i = 0; i < n; i++) {
+        mp_status s = clone(dst + i * size, src + i * src_step);
+        if (s != MP_OK) {
+            if (drop != NULL) {
+                for (size_t j = 0; j < i; j++)
+                    drop(dst + j * size);
+            }
+            return mp__fail(s);
+        }
+    }
+    return MP_OK;
+}
+
 /* Sets the length of the held vector v to n, filling new elements with
- * copies of fill. */
-static mp_status resize_held(mp__vec *v, size_t n, const void *fill, size_t size) {
+ * copies of fill, or clones of it when the type has clone. */
+static mp_status resize_held(mp__vec *v, size_t n, const void *fill, size_t size,
+                             mp__vec_drop_fn drop, mp__vec_clone_fn clone) {
     if (n <= v->len) {
-        v->len = n;
+        truncate_held(v, n, size, drop);
         return MP_OK;
     }
     if (fill == NULL) return mp__fail(MP_EINVAL);
     mp_status s = make_room(v, n - v->len, size, true);
     if (s != MP_OK) return s;
+    if (clone != NULL) {
+        s = clone_each(v->data + v->len * size, (const unsigned char *)fill, 0, n - v->len, size,
+                       drop, clone);
+        if (s == MP_OK) v->len = n;
+        return s;
+    }
     /* One copy of fill, then copies of what is filled so far, doubling. */
     unsigned char *first = v->data + v->len * size;
     size_t total = (n - v->len) * size, done = size;
@@ -592,19 +688,20 @@ static mp_status resize_held(mp__vec *v, size_t n, const void *fill, size_t size
     return MP_OK;
 }
 
-mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size) {
+mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size, mp__vec_drop_fn drop,
+                         mp__vec_clone_fn clone) {
     held h;
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    return settle(v, &h, resize_held(v, n, fill, size));
+    return settle(v, &h, resize_held(v, n, fill, size, drop, clone));
 }
 
-mp_status mp__vec_truncate(mp__vec *v, size_t n) {
+mp_status mp__vec_truncate(mp__vec *v, size_t n, size_t size, mp__vec_drop_fn drop) {
     held h;
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
     if (n > v->len) return settle(v, &h, mp__fail(MP_EINVAL));
-    v->len = n;
+    truncate_held(v, n, size, drop);
     return settle(v, &h, MP_OK);
 }
 
@@ -624,19 +721,59 @@ static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     return MP_OK;
 }
 
-mp_status mp__vec_clear(mp__vec *v, size_t size) {
+mp_status mp__vec_clear(mp__vec *v, size_t size, mp__vec_drop_fn drop) {
+    /* Keeps the capacity: a buffer cleared and refilled makes no system
+     * call and takes no page fault up to it (shrink_to_fit gives memory
+     * back). */
     held h;
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if ((s = decommit_beyond(v, v->keep, size)) == MP_OK) v->len = 0;
-    return settle(v, &h, s);
+    truncate_held(v, 0, size, drop);
+    return settle(v, &h, MP_OK);
 }
 
 mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size) {
     held h;
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
+    return settle(v, &h, make_room(v, additional, size, true));
+}
+
+mp_status mp__vec_reserve_exact(mp__vec *v, size_t additional, size_t size) {
+    held h;
+    mp_status s = hold(v, RW, &h);
+    if (s != MP_OK) return s;
     return settle(v, &h, make_room(v, additional, size, false));
+}
+
+mp_status mp__vec_clone(const mp__vec *v, mp__vec *out, size_t size, mp__vec_drop_fn drop,
+                        mp__vec_clone_fn clone) {
+    held h;
+    mp_status s = hold(v, RW, &h);
+    if (s != MP_OK) return s;
+    if (out == NULL || out == v) return restore(v, &h, mp__fail(MP_EINVAL));
+    /* The copy has v's options and room for its elements, no more. */
+    mp_vec_opts opts;
+    memset(&opts, 0, sizeof opts);
+    opts.capacity = v->len;
+    opts.huge = v->huge;
+    opts.guard = v->guard != 0;
+    mp__vec copy;
+    if ((s = mp__vec_new(&copy, &opts, size)) != MP_OK) return restore(v, &h, s);
+    if (clone != NULL) {
+        s = clone_each(copy.data, v->data, size, v->len, size, drop, clone);
+    } else if (v->len != 0) {
+        memcpy(copy.data, v->data, v->len * size);
+    }
+    if (s != MP_OK) {
+        /* Nothing is left to drop in the copy: release it as it is. */
+        int err = mp_os_error();
+        (void)mp__vec_free(&copy, size, NULL);
+        return restore(v, &h, mp__fail_os(s, err));
+    }
+    copy.len = v->len;
+    *out = copy;
+    return restore(v, &h, MP_OK);
 }
 
 mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size) {
@@ -649,17 +786,20 @@ mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size) {
     return settle(v, &h, decommit_beyond(v, keep, size));
 }
 
-mp_status mp__vec_free(mp__vec *v) {
+mp_status mp__vec_free(mp__vec *v, size_t size, mp__vec_drop_fn drop) {
     held h;
     mp_status s = hold(v, RW, &h);
     if (s != MP_OK) return s;
-    if (h.slot != NULL) {
-        mapping m = mapping_of(v);
-        if (!cache_put(v) && (s = mp__os.release(m.base, m.total)) != MP_OK) {
-            return settle(v, &h, s);
-        }
-        drop(v, &h);
+    /* A vector that owns nothing stays an empty, usable vector. */
+    if (h.slot == NULL) return MP_OK;
+    /* The elements are dropped first, while their pages are there. Only
+     * the release can fail after that: then v is left live and empty. */
+    if (drop != NULL) truncate_held(v, 0, size, drop);
+    mapping m = mapping_of(v);
+    if (!cache_put(v) && (s = mp__os.release(m.base, m.total)) != MP_OK) {
+        return settle(v, &h, s);
     }
+    end_slot(v, &h);
     consume(v);
     return MP_OK;
 }
@@ -720,15 +860,24 @@ static mp_status hold_frozen(const mp__vec *f, held *h) {
     return hold(f, MP__PROT_READ, h);
 }
 
-mp_status mp__vec_frozen_free(mp__vec *f) {
+mp_status mp__vec_frozen_free(mp__vec *f, size_t size, mp__vec_drop_fn drop) {
     held h;
     mp_status s = hold_frozen(f, &h);
     if (s != MP_OK) return s;
+    /* As for mp__vec_free, on pages made writable first: a drop function
+     * may write to its element. If they stay frozen, nothing was dropped. */
+    bool writable = drop != NULL && f->len != 0;
+    if (writable) {
+        if ((s = mp__os.protect(f->data, f->committed, RW)) != MP_OK) return restore(f, &h, s);
+        truncate_held(f, 0, size, drop);
+    }
     mapping m = mapping_of(f);
     if (m.total != 0 && (s = mp__os.release(m.base, m.total)) != MP_OK) {
+        /* Frozen again if the OS lets it, and empty: the drops stand. */
+        if (writable) (void)mp__os.protect(f->data, f->committed, MP__PROT_READ);
         return restore(f, &h, s);
     }
-    drop(f, &h);
+    end_slot(f, &h);
     consume(f);
     return MP_OK;
 }
@@ -741,7 +890,7 @@ mp_status mp__vec_thaw(mp__vec *f, mp__vec *out) {
     mp__vec thawed = *f;
     if (f->reserved == 0) {
         /* Nothing reserved: the vector goes back to owning no slot. */
-        drop(f, &h);
+        end_slot(f, &h);
         thawed.slot_gen = NULL;
         thawed.ref.slot = thawed.ref.gen = 0;
     } else {

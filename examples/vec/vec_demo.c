@@ -83,10 +83,12 @@ int main(void) {
     expect("remove past the end", particle_vec_remove(&ps, N, NULL), MP_EINVAL);
     printf("  still %zu particles\n", particle_vec_len(&ps));
 
-    /* Memory goes back: clear keeps the reservation, not the pages. */
+    /* clear keeps the capacity; shrink_to_fit gives the pages back. */
     expect("particle_vec_clear", particle_vec_clear(&ps), MP_OK);
     printf("  after clear: len %zu, capacity %zu\n", particle_vec_len(&ps),
            particle_vec_capacity(&ps));
+    expect("particle_vec_shrink_to_fit", particle_vec_shrink_to_fit(&ps), MP_OK);
+    printf("  after shrink_to_fit: capacity %zu\n", particle_vec_capacity(&ps));
     expect("particle_vec_free", particle_vec_free(&ps), MP_OK);
     expect("particle_vec_free again", particle_vec_free(&ps), MP_ESTALE);
 

@@ -43,8 +43,9 @@ OUTPUTS = ("memory_pages/features.h", "memory_pages/memory_pages.h")
 # no arguments written `(void)` and `()`, sixteen arguments (the most),
 # pointers and const pointers, struct, union, enum and typedef pointers (the
 # --include declares the last two), float, double, long double and bool.
-# The drop hook of vectors (issue 13) does not exist yet; its golden vector
-# comes with it.
+# The drop-hook golden has a vector whose elements have drop and clone
+# functions and one with drop only (no _clone, no _resize), written as the
+# JSON entries paged_vec_library passes.
 GOLDEN_RUNS = (
     (
         "vec/golden_vecs.h",
@@ -54,6 +55,15 @@ GOLDEN_RUNS = (
             "--vector", "point_vec=struct point",
             "--vector", "name_vec=const char *",
             "--include", "tests/vec/point.h",
+        ],
+    ),
+    (
+        "vec/golden_drop_vecs.h",
+        [
+            "vec",
+            "--vector", 'res_vec={"type": "res", "drop": "res_drop", "clone": "res_clone"}',
+            "--vector", 'res_move_vec={"drop": "res_drop", "type": "res"}',
+            "--include", "tests/vec/drop_elem.h",
         ],
     ),
     (

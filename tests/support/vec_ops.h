@@ -73,6 +73,24 @@
     static mp_status Reserve(Vec *v, size_t n) {                                                   \
         return V##_reserve(v, n);                                                                  \
     }                                                                                              \
+    static mp_status ReserveExact(Vec *v, size_t n) {                                              \
+        return V##_reserve_exact(v, n);                                                            \
+    }                                                                                              \
+    static mp_status PushWithinCapacity(Vec *v, const Elem &x) {                                   \
+        return V##_push_within_capacity(v, x);                                                     \
+    }                                                                                              \
+    static mp_status InsertN(Vec *v, size_t i, const Elem *src, size_t n) {                        \
+        return V##_insert_n(v, i, src, n);                                                         \
+    }                                                                                              \
+    static mp_status RemoveRange(Vec *v, size_t from, size_t to, Elem *out) {                      \
+        return V##_remove_range(v, from, to, out);                                                 \
+    }                                                                                              \
+    static mp_status Clone(const Vec *v, Vec *out) {                                               \
+        return V##_clone(v, out);                                                                  \
+    }                                                                                              \
+    static Vec Init() {                                                                            \
+        return Vec V##_INIT;                                                                       \
+    }                                                                                              \
     static mp_status ShrinkToFit(Vec *v) {                                                         \
         return V##_shrink_to_fit(v);                                                               \
     }                                                                                              \

@@ -55,6 +55,19 @@ expect_error "'int; int'" --vector a='int; int'
 expect_error "'int x'" --vector a='int x'
 expect_error "'struct a b'" --vector a='struct a b'
 expect_error "'long float'" --vector a='long float'
+# Entries as JSON objects (paged_vec_library's dict entries): drop and clone.
+expect_error "vector 'r'" --vector 'r={"type": "res", "drop": "1x"}'
+expect_error "vector 'r'" --vector 'r={"type": "res", "drop": "int"}'
+expect_error "vector 'r'" --vector 'r={"type": "res", "clone": null}'
+expect_error "vector 'r'" --vector 'r={"type": "res", "drop": ["f"]}'
+expect_error "vector 'r'" --vector 'r={"type": "res", "dorp": "f"}'
+expect_error "vector 'r'" --vector 'r={"drop": "f"}'
+expect_error "vector 'r'" --vector 'r={"type": 3}'
+expect_error "vector 'r'" --vector 'r={"type": "int[3]"}'
+expect_error "vector 'r'" --vector 'r={"type": "res",'
+expect_error "vector 'r'" --vector 'r={}'
+expect_error "'x_clone'" --vector x=int --vector x_clone=int
+expect_error "'x_INIT'" --vector x=int --vector x_INIT=int
 # Includes and arguments.
 expect_error 'a"b.h' --vector a=int --include 'a"b.h'
 # A path that is not UTF-8 (the byte 0xfc) cannot go into the header.
@@ -76,6 +89,16 @@ for name in a b c d a_frozen a_push d_frozen_thaw; do
         fail "the header lacks $name"
 done
 grep -q '#include "p.h"' "$OUT/one/v.h" || fail "the header does not include p.h"
+
+# A type with drop and clone has _clone and _resize; one with drop only has
+# neither, so x_clone may then be a vector of its own.
+python3 "$MPGEN" vec --out "$OUT/one/d.h" --vector 'r={"type": "res", "drop": "res_drop", "clone": "res_clone"}' \
+    --vector 'm={"type": "res", "drop": "res_drop"}' --vector 'm_clone=int' 2>"$OUT/err" ||
+    fail "good drop entries refused: $(cat "$OUT/err")"
+grep -q ' r_clone(' "$OUT/one/d.h" || fail "r lacks r_clone"
+grep -q ' r_resize(' "$OUT/one/d.h" || fail "r lacks r_resize"
+grep -q ' m_resize(' "$OUT/one/d.h" && fail "m, with drop and no clone, has m_resize"
+grep -q 'res_drop((res \*)e)' "$OUT/one/d.h" || fail "the drop adapter does not call res_drop"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures checks failed" >&2

@@ -86,10 +86,40 @@ static void scalars(void) {
     CHECK(u32_vec_free(&v) == MP_OK);
 }
 
+/* The functions of issue 13 from C, and V_INIT as a static and an automatic
+ * initializer. */
+static u32_vec static_vec = u32_vec_INIT;
+
+static void api13(void) {
+    CHECK(u32_vec_push(&static_vec, 1) == MP_OK && u32_vec_len(&static_vec) == 1);
+    CHECK(u32_vec_free(&static_vec) == MP_OK);
+    u32_vec v = u32_vec_INIT;
+    CHECK(u32_vec_free(&v) == MP_OK && u32_vec_free(&v) == MP_OK);
+    CHECK(u32_vec_push_within_capacity(&v, 1) == MP_ENOMEM);
+    CHECK(u32_vec_reserve_exact(&v, 3) == MP_OK);
+    size_t cap = u32_vec_capacity(&v);
+    for (size_t i = 0; i < cap; i++)
+        CHECK(u32_vec_push_within_capacity(&v, (uint32_t)i) == MP_OK);
+    CHECK(u32_vec_push_within_capacity(&v, 0) == MP_ENOMEM);
+    uint32_t src[3] = {100, 101, 102};
+    CHECK(u32_vec_insert_n(&v, 1, src, 3) == MP_OK && *u32_vec_at(&v, 3) == 102);
+    CHECK(u32_vec_insert_n(&v, 0, u32_vec_data(&v), 1) == MP_EINVAL);
+    uint32_t out[2];
+    CHECK(u32_vec_remove_range(&v, 1, 3, out) == MP_OK && out[0] == 100 && out[1] == 101);
+    CHECK(u32_vec_remove_range(&v, 0, 0, NULL) == MP_OK);
+    u32_vec c;
+    CHECK(u32_vec_clone(&v, &c) == MP_OK && u32_vec_len(&c) == u32_vec_len(&v));
+    CHECK(*u32_vec_at(&c, 1) == 102);
+    CHECK(u32_vec_clear(&v) == MP_OK && u32_vec_capacity(&v) >= cap);
+    CHECK(u32_vec_free(&c) == MP_OK);
+    CHECK(u32_vec_free(&v) == MP_OK);
+}
+
 int main(void) {
     points();
     names();
     scalars();
+    api13();
     if (failures != 0) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;

@@ -56,16 +56,38 @@ enum Op {
     kWrite,
     kFreezeThaw,
     kFailing,
+    kReserveExact,
+    kPushWithinCapacity,
+    kInsertN,
+    kRemoveRange,
+    kClone,
     kOpCount
 };
 
-const char *const kOpNames[kOpCount] = {
-    "push",        "pop",      "insert", "remove",  "swap_remove",   "extend", "extend from itself",
-    "resize",      "truncate", "clear",  "reserve", "shrink_to_fit", "write",  "freeze and thaw",
-    "failing call"};
+const char *const kOpNames[kOpCount] = {"push",
+                                        "pop",
+                                        "insert",
+                                        "remove",
+                                        "swap_remove",
+                                        "extend",
+                                        "extend from itself",
+                                        "resize",
+                                        "truncate",
+                                        "clear",
+                                        "reserve",
+                                        "shrink_to_fit",
+                                        "write",
+                                        "freeze and thaw",
+                                        "failing call",
+                                        "reserve_exact",
+                                        "push_within_capacity",
+                                        "insert_n",
+                                        "remove_range",
+                                        "clone"};
 
 /* Relative frequencies of the operations. */
-const unsigned kWeights[kOpCount] = {250, 80, 80, 60, 60, 40, 20, 30, 30, 5, 30, 10, 100, 5, 50};
+const unsigned kWeights[kOpCount] = {250, 80, 80,  60, 60, 40, 20, 30, 30, 5,
+                                     30,  10, 100, 5,  50, 20, 80, 40, 40, 5};
 
 template <class V> class DifferentialTest : public ::testing::Test {};
 TYPED_TEST_SUITE(DifferentialTest, AllVecs);
@@ -115,7 +137,9 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
         int op = pick(rng);
         size_t len = model.size();
         bool full = len >= max_len;
-        if (full && (op == kPush || op == kInsert || op == kExtend || op == kExtendSelf)) op = kPop;
+        if (full && (op == kPush || op == kInsert || op == kExtend || op == kExtendSelf ||
+                     op == kInsertN || op == kPushWithinCapacity))
+            op = kPop;
         count[op]++;
         const Elem *data_before = Ops::Data(&v);
         bool may_move = false;
@@ -198,10 +222,68 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
             model.resize(n);
             break;
         }
-        case kClear:
+        case kClear: {
+            size_t cap = Ops::Capacity(&v);
             s = Ops::Clear(&v);
             model.clear();
+            ASSERT_EQ(cap, Ops::Capacity(&v)) << "step " << step << ": clear keeps the capacity";
             break;
+        }
+        case kReserveExact: {
+            size_t n = below(max_len - std::min(len, max_len) + 1);
+            s = Ops::ReserveExact(&v, n);
+            ASSERT_GE(Ops::Capacity(&v), len + n) << "step " << step;
+            may_move = true;
+            break;
+        }
+        case kPushWithinCapacity: {
+            Elem e = fresh();
+            bool room = len < Ops::Capacity(&v);
+            s = Ops::PushWithinCapacity(&v, e);
+            if (room) {
+                model.push_back(e);
+            } else {
+                ASSERT_EQ(MP_ENOMEM, s) << "step " << step;
+                s = MP_OK;
+            }
+            break;
+        }
+        case kInsertN: {
+            size_t i = below(len + 1);
+            size_t n = below(std::min<size_t>(64, max_len - len) + 1);
+            std::vector<Elem> src;
+            for (size_t k = 0; k < n; k++)
+                src.push_back(fresh());
+            s = Ops::InsertN(&v, i, src.data(), n);
+            model.insert(model.begin() + static_cast<ptrdiff_t>(i), src.begin(), src.end());
+            may_move = true;
+            break;
+        }
+        case kRemoveRange: {
+            size_t from = below(len + 1);
+            size_t to = from + below(std::min<size_t>(len - from, 64) + 1);
+            bool out = below(2) == 1;
+            std::vector<Elem> removed(to - from);
+            s = Ops::RemoveRange(&v, from, to, out ? removed.data() : nullptr);
+            if (out && to > from) {
+                ASSERT_EQ(
+                    0, std::memcmp(removed.data(), model.data() + from, (to - from) * sizeof(Elem)))
+                    << "step " << step;
+            }
+            model.erase(model.begin() + static_cast<ptrdiff_t>(from),
+                        model.begin() + static_cast<ptrdiff_t>(to));
+            break;
+        }
+        case kClone: {
+            // The vector goes on as its clone.
+            V c;
+            s = Ops::Clone(&v, &c);
+            if (s != MP_OK) break;
+            ASSERT_EQ(MP_OK, Ops::Free(&v));
+            v = c;
+            may_move = true;
+            break;
+        }
         case kReserve:
             s = Ops::Reserve(&v, below(max_len - std::min(len, max_len) + 1));
             may_move = true;
@@ -230,7 +312,7 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
         case kFailing: {
             Snapshot<V> before(v);
             Elem e = fresh();
-            switch (below(6)) {
+            switch (below(9)) {
             case 0:
                 ASSERT_EQ(MP_EINVAL, Ops::Insert(&v, len + 1 + below(3), e)) << "step " << step;
                 break;
@@ -245,6 +327,19 @@ TYPED_TEST(DifferentialTest, MillionRandomOperationsMatchStdVector) {
                 break;
             case 4:
                 ASSERT_EQ(MP_EOVERFLOW, Ops::Reserve(&v, SIZE_MAX - below(len + 1) / 2))
+                    << "step " << step;
+                break;
+            case 5:
+                ASSERT_EQ(MP_EINVAL, Ops::InsertN(&v, len + 1, &e, below(2))) << "step " << step;
+                break;
+            case 6:
+                if (len == 0) break;
+                ASSERT_EQ(MP_EINVAL,
+                          Ops::InsertN(&v, below(len + 1), Ops::Data(&v) + below(len), 1))
+                    << "step " << step << ": src inside the vector";
+                break;
+            case 7:
+                ASSERT_EQ(MP_EINVAL, Ops::RemoveRange(&v, below(len + 1), len + 1, nullptr))
                     << "step " << step;
                 break;
             default:

@@ -275,6 +275,74 @@ TYPED_TEST(VecFaultTest, Growth) {
         [&](S *s) { EXPECT_EQ(3 * page_elems, Ops::Len(&s->v)); });
 }
 
+/* The functions of issue 13 that may reach the OS: every failure leaves
+ * both vectors as they were (clone writes *out only on success). */
+TYPED_TEST(VecFaultTest, ReserveExactInsertNAndClone) {
+    using V = TypeParam;
+    using Ops = VecOps<V>;
+    using Elem = typename Ops::Elem;
+    using S = State<V>;
+    const size_t page_elems = PerPages<Elem>(1);
+    Case c{"reserve_exact", false};
+    Walk<V>(
+        c, [&](S *s) { Fill(&s->v, 2); },
+        [&](S *s) { return Ops::ReserveExact(&s->v, 4 * page_elems); },
+        [&](S *s) { EXPECT_GE(Ops::Capacity(&s->v), 4 * page_elems + 2); });
+    for (bool copy : {false, true}) {
+        c = Case{copy ? "insert_n moving by copy" : "insert_n moving by remap", copy};
+        Walk<V>(
+            c,
+            [&](S *s) {
+                mp_vec_opts opts = {};
+                opts.max_capacity = page_elems;
+                ASSERT_EQ(MP_OK, Ops::NewOpts(&opts, &s->v));
+                FillToCapacity(&s->v, page_elems);
+            },
+            [&](S *s) {
+                std::vector<Elem> src(page_elems + 1, MakeElem<Elem>(7));
+                return Ops::InsertN(&s->v, 1, src.data(), src.size());
+            },
+            [&](S *s) {
+                ASSERT_LE(page_elems + 2, Ops::Len(&s->v));
+                EXPECT_TRUE(SameElem(MakeElem<Elem>(0), *Ops::At(&s->v, 0)));
+                EXPECT_TRUE(SameElem(MakeElem<Elem>(7), *Ops::At(&s->v, page_elems + 1)));
+            },
+            {"reserve", "release"});
+    }
+    c = Case{"clone", false};
+    Walk<V>(
+        c, [&](S *s) { Fill(&s->v, 3 * page_elems); },
+        [](S *s) { return Ops::Clone(&s->v, &s->w); },
+        [&](S *s) {
+            ExpectElems(s->w, 3 * page_elems);
+            ExpectElems(s->v, 3 * page_elems);
+        },
+        {"reserve"});
+}
+
+/* push_within_capacity, clear, truncate and remove_range never call the
+ * OS: with the first OS call armed to fail, each succeeds and none fired. */
+TYPED_TEST(VecFaultTest, NoOsCallToFail) {
+    using V = TypeParam;
+    using Ops = VecOps<V>;
+    using Elem = typename Ops::Elem;
+    V v;
+    ASSERT_EQ(MP_OK, Ops::WithCapacity(PerPages<Elem>(2), &v));
+    Fill(&v, 4);
+    fault_arm(1, MP_ENOMEM, ENOMEM);
+    EXPECT_EQ(MP_OK, Ops::PushWithinCapacity(&v, MakeElem<Elem>(4)));
+    EXPECT_EQ(MP_OK, Ops::RemoveRange(&v, 1, 3, nullptr));
+    EXPECT_EQ(MP_OK, Ops::Truncate(&v, 2));
+    EXPECT_EQ(MP_OK, Ops::Clear(&v));
+    while (Ops::Len(&v) < Ops::Capacity(&v))
+        ASSERT_EQ(MP_OK, Ops::PushWithinCapacity(&v, MakeElem<Elem>(1)));
+    EXPECT_EQ(MP_ENOMEM, Ops::PushWithinCapacity(&v, MakeElem<Elem>(1)));
+    const char *fired = fault_fired();
+    fault_disarm();
+    EXPECT_EQ(nullptr, fired) << fired;
+    EXPECT_EQ(MP_OK, Ops::Free(&v));
+}
+
 TYPED_TEST(VecFaultTest, Making) {
     using V = TypeParam;
     using Ops = VecOps<V>;
@@ -309,9 +377,14 @@ TYPED_TEST(VecFaultTest, GivingMemoryBack) {
     using Elem = typename Ops::Elem;
     using S = State<V>;
     const size_t n = PerPages<Elem>(4);
-    Case c{"clear", false};
+    Case c{"shrink_to_fit of an emptied vector", false};
     Walk<V>(
-        c, [&](S *s) { Fill(&s->v, n); }, [](S *s) { return Ops::Clear(&s->v); },
+        c,
+        [&](S *s) {
+            Fill(&s->v, n);
+            ASSERT_EQ(MP_OK, Ops::Clear(&s->v));
+        },
+        [](S *s) { return Ops::ShrinkToFit(&s->v); },
         [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
     c.name = "shrink_to_fit";
     Walk<V>(

@@ -2,7 +2,9 @@
  * Must-not-compile cases for PagedVec (shared/API.md section 5): a frozen
  * vector gives no way to write its elements, a sealed one (section 8) none
  * to write, free or thaw it, and a vector, its frozen and sealed forms and
- * vectors of other element types do not convert into one another. See
+ * vectors of other element types do not convert into one another, and a
+ * vector whose elements have a drop function but no clone function has no
+ * _clone and no _resize (shared/API.md section 5). See
  * tests/nc/nc.bzl for the format.
  *
  * Compiled with no case selected, the file is the control: it does, with
@@ -14,7 +16,7 @@
 #include "tests/vec/nc_vecs.h"
 
 /* The control: each statement here is the correct form of a case below. */
-void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
+void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes, res_move_vec *r) {
     int x = *int_vec_frozen_at(f, 0);
     *int_vec_at_mut(v, 0) = x;
     (void)int_vec_frozen_data(f)[0];
@@ -28,6 +30,10 @@ void nc_control(int_vec *v, int_vec_frozen *f, u8_vec *bytes) {
     (void)*int_vec_sealed_at(&sealed, 0);
     (void)int_vec_sealed_data(&sealed)[0];
     (void)int_vec_sealed_len(&sealed);
+    int_vec copy;
+    (void)int_vec_clone(v, &copy);
+    (void)int_vec_resize(v, 2, 0);
+    (void)res_move_vec_truncate(r, 0);
 }
 
 /* The case comments stay unwrapped: nc_compile.py reads one line per field. */
@@ -160,6 +166,26 @@ void nc_case(int_vec_sealed *s) {
 #ifdef NC_CASE_vector_sealed_without_freezing
 void nc_case(int_vec *v, int_vec_sealed *out) {
     (void)int_vec_seal(v, out);
+}
+#endif
+
+/* nc-case: drop_without_clone_has_no_clone
+ * nc-expect: implicit declaration of function 'res_move_vec_clone'
+ */
+#ifdef NC_CASE_drop_without_clone_has_no_clone
+void nc_case(res_move_vec *r) {
+    res_move_vec copy;
+    (void)res_move_vec_clone(r, &copy);
+}
+#endif
+
+/* nc-case: drop_without_clone_has_no_resize
+ * nc-expect: implicit declaration of function 'res_move_vec_resize'
+ */
+#ifdef NC_CASE_drop_without_clone_has_no_resize
+void nc_case(res_move_vec *r) {
+    res fill = {0, {0, 0}};
+    (void)res_move_vec_resize(r, 2, fill);
 }
 #endif
 

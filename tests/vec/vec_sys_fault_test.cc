@@ -532,13 +532,18 @@ TYPED_TEST(VecSysFaultTest, GivingMemoryBack) {
     const size_t n = PerPages<Elem>(4);
     int total = 0;
     Case c;
-    c.name = "clear";
+    c.name = "shrink_to_fit of an emptied vector";
     total += ForEachError(c.name, [&](const OsError &e) {
         return Walk<V>(
-            c, e, [&](S *s) { Fill(&s->v, n); }, [](S *s) { return Ops::Clear(&s->v); },
+            c, e,
+            [&](S *s) {
+                Fill(&s->v, n);
+                ASSERT_EQ(MP_OK, Ops::Clear(&s->v));
+            },
+            [](S *s) { return Ops::ShrinkToFit(&s->v); },
             [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
     });
-    c.name = "clear with huge TRY (the hint given again)";
+    c.name = "shrink_to_fit with huge TRY (the hint given again)";
     total += ForEachError(c.name, [&](const OsError &e) {
         return Walk<V>(
             c, e,
@@ -548,8 +553,10 @@ TYPED_TEST(VecSysFaultTest, GivingMemoryBack) {
                 opts.max_capacity = 2 * n;
                 ASSERT_EQ(MP_OK, Ops::NewOpts(&opts, &s->v));
                 Fill(&s->v, n);
+                ASSERT_EQ(MP_OK, Ops::Clear(&s->v));
             },
-            [](S *s) { return Ops::Clear(&s->v); }, [](S *s) { EXPECT_EQ(0u, Ops::Len(&s->v)); });
+            [](S *s) { return Ops::ShrinkToFit(&s->v); },
+            [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
     });
     c.name = "shrink_to_fit";
     total += ForEachError(c.name, [&](const OsError &e) {

@@ -93,6 +93,13 @@ TYPED_TEST(VecTest, NewIsEmptyAndReservesNothing) {
     EXPECT_EQ(MP_OK, Ops::Truncate(&v, 0));
     EXPECT_EQ(MP_OK, Ops::Reserve(&v, 0));
     EXPECT_EQ(0u, Ops::Capacity(&v));
+    // It owns nothing: free leaves it an empty, usable vector, every time.
+    EXPECT_EQ(MP_OK, Ops::Free(&v));
+    EXPECT_EQ(MP_OK, Ops::Free(&v));
+    EXPECT_EQ(0u, Ops::Len(&v));
+    ASSERT_EQ(MP_OK, Ops::Push(&v, MakeElem<Elem>(1)));
+    EXPECT_EQ(1u, Ops::Len(&v));
+    // Once it owns a reservation, free consumes it.
     EXPECT_EQ(MP_OK, Ops::Free(&v));
     EXPECT_EQ(MP_ESTALE, Ops::Free(&v));
     EXPECT_EQ(MP_ESTALE, Ops::Push(&v, MakeElem<Elem>(1)));
@@ -295,35 +302,38 @@ TYPED_TEST(VecTest, ExtendFromItselfAcrossAMove) {
     EXPECT_EQ(MP_OK, Ops::Free(&v));
 }
 
-TYPED_TEST(VecTest, ClearKeepsTheCapacityItWasMadeWith) {
+TYPED_TEST(VecTest, ClearKeepsTheCapacity) {
     VEC_TYPES;
-    size_t k = PerPages<Elem>(2);
-    // Not from the cache of freed reservations, where it would find more
-    // committed than it asks for (tests/vec/cache_test.cc).
-    ASSERT_EQ(MP_OK, mp__vec_cache_drain());
-    V v;
-    ASSERT_EQ(MP_OK, Ops::WithCapacity(k, &v));
-    size_t made = Ops::Capacity(&v);
-    ASSERT_GE(made, k);
-    const Elem *data = Ops::Data(&v);
-    Fill(&v, 4 * made);
-    ASSERT_GT(Ops::Capacity(&v), made);
-    ASSERT_EQ(MP_OK, Ops::Clear(&v));
-    EXPECT_EQ(0u, Ops::Len(&v));
-    EXPECT_EQ(made, Ops::Capacity(&v));
-    EXPECT_EQ(data, Ops::Data(&v)) << "clear keeps the reservation";
-    Fill(&v, 3, 50);
-    ExpectSeeds(v, 3, 50);
-    EXPECT_EQ(MP_OK, Ops::Free(&v));
-
-    // A vector made by _new keeps nothing committed.
-    ASSERT_EQ(MP_OK, Ops::New(&v));
-    Fill(&v, made + 1);
-    ASSERT_EQ(MP_OK, Ops::Clear(&v));
-    EXPECT_EQ(0u, Ops::Capacity(&v));
-    Fill(&v, 2);
-    ExpectSeeds(v, 2);
-    EXPECT_EQ(MP_OK, Ops::Free(&v));
+    for (bool with_capacity : {false, true}) {
+        SCOPED_TRACE(with_capacity ? "made with capacity" : "made by new");
+        V v;
+        if (with_capacity) {
+            ASSERT_EQ(MP_OK, Ops::WithCapacity(PerPages<Elem>(2), &v));
+        } else {
+            ASSERT_EQ(MP_OK, Ops::New(&v));
+        }
+        Fill(&v, PerPages<Elem>(8));
+        size_t grown = Ops::Capacity(&v);
+        const Elem *data = Ops::Data(&v);
+        // A copy made before stays live: clear changed no memory, so it
+        // renewed no generation (it made no system call).
+        V copy = v;
+        ASSERT_EQ(MP_OK, Ops::Clear(&v));
+        EXPECT_EQ(0u, Ops::Len(&v));
+        EXPECT_EQ(grown, Ops::Capacity(&v));
+        EXPECT_EQ(data, Ops::Data(&v)) << "clear keeps the reservation";
+        EXPECT_EQ(grown, Ops::Capacity(&copy)) << "clear renewed the generation";
+        // Refilled up to the capacity, it neither grows nor moves.
+        Fill(&v, grown, 50);
+        EXPECT_EQ(grown, Ops::Capacity(&v));
+        EXPECT_EQ(data, Ops::Data(&v));
+        ExpectSeeds(v, grown, 50);
+        // Giving the memory back is shrink_to_fit's job.
+        ASSERT_EQ(MP_OK, Ops::Clear(&v));
+        ASSERT_EQ(MP_OK, Ops::ShrinkToFit(&v));
+        EXPECT_EQ(0u, Ops::Capacity(&v));
+        EXPECT_EQ(MP_OK, Ops::Free(&v));
+    }
 }
 
 TYPED_TEST(VecTest, ShrinkToFitKeepsJustThePagesOfTheElements) {
@@ -826,8 +836,13 @@ TYPED_TEST(VecTest, MemoryGoesBackToTheOs) {
     };
     ASSERT_TRUE(ResidentBytes(&rss));
     size_t full = fill(rss);
+    // clear keeps the memory: the elements' pages stay resident.
     ASSERT_EQ(MP_OK, Ops::Clear(&v));
-    expect_back("clear", full);
+    size_t cleared = 0;
+    ASSERT_TRUE(ResidentBytes(&cleared));
+    EXPECT_GE(cleared + slack, full) << "clear gave memory back";
+    ASSERT_EQ(MP_OK, Ops::ShrinkToFit(&v));
+    expect_back("clear and shrink_to_fit", full);
     full = fill(rss);
     ASSERT_EQ(MP_OK, Ops::Truncate(&v, 1));
     ASSERT_EQ(MP_OK, Ops::ShrinkToFit(&v));

@@ -15,8 +15,8 @@
  * vector exactly as it was. Pointers into a vector stay valid while it grows
  * within its reservation.
  */
-#ifndef MPGEN_VEC_GOLDEN_VECS_H_690F72BD
-#define MPGEN_VEC_GOLDEN_VECS_H_690F72BD
+#ifndef MPGEN_VEC_GOLDEN_VECS_H_659DF50F
+#define MPGEN_VEC_GOLDEN_VECS_H_659DF50F
 
 #include "memory_pages/internal/vec.h"
 #include "memory_pages/memory_pages.h"
@@ -31,6 +31,8 @@ extern "C" {
 /* The vector and its frozen, read-only form; use them only through their functions. */
 typedef struct name_vec { mp__vec raw_; } name_vec;
 typedef struct name_vec_frozen { mp__vec raw_; } name_vec_frozen;
+/* An empty vector that owns nothing, as after _new: `name_vec v = name_vec_INIT;`. */
+#define name_vec_INIT {MP__VEC_INIT}
 /* Makes *v an empty vector; it reserves nothing and makes no system call. */
 static inline mp_status name_vec_new(name_vec *v) {
     if (v == NULL) return mp__vec_new(NULL, NULL, sizeof(const char *));
@@ -138,35 +140,76 @@ static inline mp_status name_vec_extend(name_vec *v, const char * const *src, si
 }
 /* Sets the length to n: drops the elements from n on, or appends copies of fill; MP_ENOMEM. */
 static inline mp_status name_vec_resize(name_vec *v, size_t n, const char * fill) {
-    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(const char *));
+    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(const char *), NULL, NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(const char *));
+    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(const char *), NULL, NULL);
     v->raw_ = w;
     return s;
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status name_vec_truncate(name_vec *v, size_t n) {
-    if (v == NULL) return mp__vec_truncate(NULL, n);
+    if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(const char *), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_truncate(&w, n);
+    mp_status s = mp__vec_truncate(&w, n, sizeof(const char *), NULL);
     v->raw_ = w;
     return s;
 }
-/* Drops every element and gives back the pages beyond the capacity it was made with. */
+/* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status name_vec_clear(name_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(const char *));
+    if (v == NULL) return mp__vec_clear(NULL, sizeof(const char *), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(const char *));
+    mp_status s = mp__vec_clear(&w, sizeof(const char *), NULL);
     v->raw_ = w;
     return s;
 }
-/* Makes room for additional more elements, committing just those pages; MP_ENOMEM. */
+/* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status name_vec_reserve(name_vec *v, size_t additional) {
     if (v == NULL) return mp__vec_reserve(NULL, additional, sizeof(const char *));
     mp__vec w = v->raw_;
     mp_status s = mp__vec_reserve(&w, additional, sizeof(const char *));
     v->raw_ = w;
     return s;
+}
+/* Makes room for additional more elements, committing just the pages they need; MP_ENOMEM. */
+static inline mp_status name_vec_reserve_exact(name_vec *v, size_t additional) {
+    if (v == NULL) return mp__vec_reserve_exact(NULL, additional, sizeof(const char *));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_reserve_exact(&w, additional, sizeof(const char *));
+    v->raw_ = w;
+    return s;
+}
+/* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
+static inline mp_status name_vec_push_within_capacity(name_vec *v, const char * x) {
+    if (v == NULL) return mp__vec_has_room(NULL);
+    size_t len = v->raw_.len;
+    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        mp__vec w = v->raw_;
+        mp_status s = mp__vec_has_room(&w);
+        if (s != MP_OK) return s;
+    }
+    ((const char * *)(void *)v->raw_.data)[len] = x;
+    v->raw_.len = len + 1;
+    return MP_OK;
+}
+/* Inserts the n elements of src before element i; src may not point into v (MP_EINVAL). */
+static inline mp_status name_vec_insert_n(name_vec *v, size_t i, const char * const *src, size_t n) {
+    if (v == NULL) return mp__vec_insert_n(NULL, i, src, n, sizeof(const char *));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_insert_n(&w, i, src, n, sizeof(const char *));
+    v->raw_ = w;
+    return s;
+}
+/* Removes the elements [from, to), moved to out[] or dropped when out is NULL; MP_EINVAL. */
+static inline mp_status name_vec_remove_range(name_vec *v, size_t from, size_t to, const char * *out) {
+    if (v == NULL) return mp__vec_remove_range(NULL, from, to, out, sizeof(const char *), NULL);
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_remove_range(&w, from, to, out, sizeof(const char *), NULL);
+    v->raw_ = w;
+    return s;
+}
+/* Makes *out a new vector of byte copies of v's elements; *out written only on success. */
+static inline mp_status name_vec_clone(const name_vec *v, name_vec *out) {
+    return mp__vec_clone(v != NULL ? &v->raw_ : NULL, out != NULL ? &out->raw_ : NULL, sizeof(const char *), NULL, NULL);
 }
 /* Gives back the pages beyond the last element and keeps the reservation. */
 static inline mp_status name_vec_shrink_to_fit(name_vec *v) {
@@ -184,11 +227,11 @@ static inline mp_status name_vec_freeze(name_vec *v, name_vec_frozen *out) {
     v->raw_ = w;
     return s;
 }
-/* Gives the memory and address space back and consumes v; MP_ESTALE the second time. */
+/* Drops the elements, gives the memory back and consumes v; one that owns nothing stays usable. */
 static inline mp_status name_vec_free(name_vec *v) {
-    if (v == NULL) return mp__vec_free(NULL);
+    if (v == NULL) return mp__vec_free(NULL, sizeof(const char *), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_free(&w);
+    mp_status s = mp__vec_free(&w, sizeof(const char *), NULL);
     v->raw_ = w;
     return s;
 }
@@ -204,9 +247,9 @@ static inline const char * const *name_vec_frozen_data(const name_vec_frozen *f)
 static inline const char * const *name_vec_frozen_at(const name_vec_frozen *f, size_t i) {
     return (const char * const *)mp__vec_frozen_at((const mp__vec *)f, i, sizeof(const char *));
 }
-/* Gives the memory back; f and every copy of it are stale from then on. */
+/* Drops the elements, gives the memory back; f and every copy of it are stale from then on. */
 static inline mp_status name_vec_frozen_free(name_vec_frozen *f) {
-    return mp__vec_frozen_free((mp__vec *)f);
+    return mp__vec_frozen_free((mp__vec *)f, sizeof(const char *), NULL);
 }
 /* Makes the pages writable and moves the elements to *out; f and its copies go stale. */
 static inline mp_status name_vec_frozen_thaw(name_vec_frozen *f, name_vec *out) {
@@ -218,6 +261,8 @@ static inline mp_status name_vec_frozen_thaw(name_vec_frozen *f, name_vec *out) 
 /* The vector and its frozen, read-only form; use them only through their functions. */
 typedef struct point_vec { mp__vec raw_; } point_vec;
 typedef struct point_vec_frozen { mp__vec raw_; } point_vec_frozen;
+/* An empty vector that owns nothing, as after _new: `point_vec v = point_vec_INIT;`. */
+#define point_vec_INIT {MP__VEC_INIT}
 /* Makes *v an empty vector; it reserves nothing and makes no system call. */
 static inline mp_status point_vec_new(point_vec *v) {
     if (v == NULL) return mp__vec_new(NULL, NULL, sizeof(struct point));
@@ -325,35 +370,76 @@ static inline mp_status point_vec_extend(point_vec *v, struct point const *src, 
 }
 /* Sets the length to n: drops the elements from n on, or appends copies of fill; MP_ENOMEM. */
 static inline mp_status point_vec_resize(point_vec *v, size_t n, struct point fill) {
-    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(struct point));
+    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(struct point), NULL, NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(struct point));
+    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(struct point), NULL, NULL);
     v->raw_ = w;
     return s;
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status point_vec_truncate(point_vec *v, size_t n) {
-    if (v == NULL) return mp__vec_truncate(NULL, n);
+    if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(struct point), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_truncate(&w, n);
+    mp_status s = mp__vec_truncate(&w, n, sizeof(struct point), NULL);
     v->raw_ = w;
     return s;
 }
-/* Drops every element and gives back the pages beyond the capacity it was made with. */
+/* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status point_vec_clear(point_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(struct point));
+    if (v == NULL) return mp__vec_clear(NULL, sizeof(struct point), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(struct point));
+    mp_status s = mp__vec_clear(&w, sizeof(struct point), NULL);
     v->raw_ = w;
     return s;
 }
-/* Makes room for additional more elements, committing just those pages; MP_ENOMEM. */
+/* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status point_vec_reserve(point_vec *v, size_t additional) {
     if (v == NULL) return mp__vec_reserve(NULL, additional, sizeof(struct point));
     mp__vec w = v->raw_;
     mp_status s = mp__vec_reserve(&w, additional, sizeof(struct point));
     v->raw_ = w;
     return s;
+}
+/* Makes room for additional more elements, committing just the pages they need; MP_ENOMEM. */
+static inline mp_status point_vec_reserve_exact(point_vec *v, size_t additional) {
+    if (v == NULL) return mp__vec_reserve_exact(NULL, additional, sizeof(struct point));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_reserve_exact(&w, additional, sizeof(struct point));
+    v->raw_ = w;
+    return s;
+}
+/* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
+static inline mp_status point_vec_push_within_capacity(point_vec *v, struct point x) {
+    if (v == NULL) return mp__vec_has_room(NULL);
+    size_t len = v->raw_.len;
+    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        mp__vec w = v->raw_;
+        mp_status s = mp__vec_has_room(&w);
+        if (s != MP_OK) return s;
+    }
+    ((struct point *)(void *)v->raw_.data)[len] = x;
+    v->raw_.len = len + 1;
+    return MP_OK;
+}
+/* Inserts the n elements of src before element i; src may not point into v (MP_EINVAL). */
+static inline mp_status point_vec_insert_n(point_vec *v, size_t i, struct point const *src, size_t n) {
+    if (v == NULL) return mp__vec_insert_n(NULL, i, src, n, sizeof(struct point));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_insert_n(&w, i, src, n, sizeof(struct point));
+    v->raw_ = w;
+    return s;
+}
+/* Removes the elements [from, to), moved to out[] or dropped when out is NULL; MP_EINVAL. */
+static inline mp_status point_vec_remove_range(point_vec *v, size_t from, size_t to, struct point *out) {
+    if (v == NULL) return mp__vec_remove_range(NULL, from, to, out, sizeof(struct point), NULL);
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_remove_range(&w, from, to, out, sizeof(struct point), NULL);
+    v->raw_ = w;
+    return s;
+}
+/* Makes *out a new vector of byte copies of v's elements; *out written only on success. */
+static inline mp_status point_vec_clone(const point_vec *v, point_vec *out) {
+    return mp__vec_clone(v != NULL ? &v->raw_ : NULL, out != NULL ? &out->raw_ : NULL, sizeof(struct point), NULL, NULL);
 }
 /* Gives back the pages beyond the last element and keeps the reservation. */
 static inline mp_status point_vec_shrink_to_fit(point_vec *v) {
@@ -371,11 +457,11 @@ static inline mp_status point_vec_freeze(point_vec *v, point_vec_frozen *out) {
     v->raw_ = w;
     return s;
 }
-/* Gives the memory and address space back and consumes v; MP_ESTALE the second time. */
+/* Drops the elements, gives the memory back and consumes v; one that owns nothing stays usable. */
 static inline mp_status point_vec_free(point_vec *v) {
-    if (v == NULL) return mp__vec_free(NULL);
+    if (v == NULL) return mp__vec_free(NULL, sizeof(struct point), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_free(&w);
+    mp_status s = mp__vec_free(&w, sizeof(struct point), NULL);
     v->raw_ = w;
     return s;
 }
@@ -391,9 +477,9 @@ static inline struct point const *point_vec_frozen_data(const point_vec_frozen *
 static inline struct point const *point_vec_frozen_at(const point_vec_frozen *f, size_t i) {
     return (struct point const *)mp__vec_frozen_at((const mp__vec *)f, i, sizeof(struct point));
 }
-/* Gives the memory back; f and every copy of it are stale from then on. */
+/* Drops the elements, gives the memory back; f and every copy of it are stale from then on. */
 static inline mp_status point_vec_frozen_free(point_vec_frozen *f) {
-    return mp__vec_frozen_free((mp__vec *)f);
+    return mp__vec_frozen_free((mp__vec *)f, sizeof(struct point), NULL);
 }
 /* Makes the pages writable and moves the elements to *out; f and its copies go stale. */
 static inline mp_status point_vec_frozen_thaw(point_vec_frozen *f, point_vec *out) {
@@ -405,6 +491,8 @@ static inline mp_status point_vec_frozen_thaw(point_vec_frozen *f, point_vec *ou
 /* The vector and its frozen, read-only form; use them only through their functions. */
 typedef struct u32_vec { mp__vec raw_; } u32_vec;
 typedef struct u32_vec_frozen { mp__vec raw_; } u32_vec_frozen;
+/* An empty vector that owns nothing, as after _new: `u32_vec v = u32_vec_INIT;`. */
+#define u32_vec_INIT {MP__VEC_INIT}
 /* Makes *v an empty vector; it reserves nothing and makes no system call. */
 static inline mp_status u32_vec_new(u32_vec *v) {
     if (v == NULL) return mp__vec_new(NULL, NULL, sizeof(uint32_t));
@@ -512,35 +600,76 @@ static inline mp_status u32_vec_extend(u32_vec *v, uint32_t const *src, size_t n
 }
 /* Sets the length to n: drops the elements from n on, or appends copies of fill; MP_ENOMEM. */
 static inline mp_status u32_vec_resize(u32_vec *v, size_t n, uint32_t fill) {
-    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(uint32_t));
+    if (v == NULL) return mp__vec_resize(NULL, n, &fill, sizeof(uint32_t), NULL, NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(uint32_t));
+    mp_status s = mp__vec_resize(&w, n, &fill, sizeof(uint32_t), NULL, NULL);
     v->raw_ = w;
     return s;
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status u32_vec_truncate(u32_vec *v, size_t n) {
-    if (v == NULL) return mp__vec_truncate(NULL, n);
+    if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(uint32_t), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_truncate(&w, n);
+    mp_status s = mp__vec_truncate(&w, n, sizeof(uint32_t), NULL);
     v->raw_ = w;
     return s;
 }
-/* Drops every element and gives back the pages beyond the capacity it was made with. */
+/* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status u32_vec_clear(u32_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(uint32_t));
+    if (v == NULL) return mp__vec_clear(NULL, sizeof(uint32_t), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(uint32_t));
+    mp_status s = mp__vec_clear(&w, sizeof(uint32_t), NULL);
     v->raw_ = w;
     return s;
 }
-/* Makes room for additional more elements, committing just those pages; MP_ENOMEM. */
+/* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status u32_vec_reserve(u32_vec *v, size_t additional) {
     if (v == NULL) return mp__vec_reserve(NULL, additional, sizeof(uint32_t));
     mp__vec w = v->raw_;
     mp_status s = mp__vec_reserve(&w, additional, sizeof(uint32_t));
     v->raw_ = w;
     return s;
+}
+/* Makes room for additional more elements, committing just the pages they need; MP_ENOMEM. */
+static inline mp_status u32_vec_reserve_exact(u32_vec *v, size_t additional) {
+    if (v == NULL) return mp__vec_reserve_exact(NULL, additional, sizeof(uint32_t));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_reserve_exact(&w, additional, sizeof(uint32_t));
+    v->raw_ = w;
+    return s;
+}
+/* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
+static inline mp_status u32_vec_push_within_capacity(u32_vec *v, uint32_t x) {
+    if (v == NULL) return mp__vec_has_room(NULL);
+    size_t len = v->raw_.len;
+    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        mp__vec w = v->raw_;
+        mp_status s = mp__vec_has_room(&w);
+        if (s != MP_OK) return s;
+    }
+    ((uint32_t *)(void *)v->raw_.data)[len] = x;
+    v->raw_.len = len + 1;
+    return MP_OK;
+}
+/* Inserts the n elements of src before element i; src may not point into v (MP_EINVAL). */
+static inline mp_status u32_vec_insert_n(u32_vec *v, size_t i, uint32_t const *src, size_t n) {
+    if (v == NULL) return mp__vec_insert_n(NULL, i, src, n, sizeof(uint32_t));
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_insert_n(&w, i, src, n, sizeof(uint32_t));
+    v->raw_ = w;
+    return s;
+}
+/* Removes the elements [from, to), moved to out[] or dropped when out is NULL; MP_EINVAL. */
+static inline mp_status u32_vec_remove_range(u32_vec *v, size_t from, size_t to, uint32_t *out) {
+    if (v == NULL) return mp__vec_remove_range(NULL, from, to, out, sizeof(uint32_t), NULL);
+    mp__vec w = v->raw_;
+    mp_status s = mp__vec_remove_range(&w, from, to, out, sizeof(uint32_t), NULL);
+    v->raw_ = w;
+    return s;
+}
+/* Makes *out a new vector of byte copies of v's elements; *out written only on success. */
+static inline mp_status u32_vec_clone(const u32_vec *v, u32_vec *out) {
+    return mp__vec_clone(v != NULL ? &v->raw_ : NULL, out != NULL ? &out->raw_ : NULL, sizeof(uint32_t), NULL, NULL);
 }
 /* Gives back the pages beyond the last element and keeps the reservation. */
 static inline mp_status u32_vec_shrink_to_fit(u32_vec *v) {
@@ -558,11 +687,11 @@ static inline mp_status u32_vec_freeze(u32_vec *v, u32_vec_frozen *out) {
     v->raw_ = w;
     return s;
 }
-/* Gives the memory and address space back and consumes v; MP_ESTALE the second time. */
+/* Drops the elements, gives the memory back and consumes v; one that owns nothing stays usable. */
 static inline mp_status u32_vec_free(u32_vec *v) {
-    if (v == NULL) return mp__vec_free(NULL);
+    if (v == NULL) return mp__vec_free(NULL, sizeof(uint32_t), NULL);
     mp__vec w = v->raw_;
-    mp_status s = mp__vec_free(&w);
+    mp_status s = mp__vec_free(&w, sizeof(uint32_t), NULL);
     v->raw_ = w;
     return s;
 }
@@ -578,9 +707,9 @@ static inline uint32_t const *u32_vec_frozen_data(const u32_vec_frozen *f) {
 static inline uint32_t const *u32_vec_frozen_at(const u32_vec_frozen *f, size_t i) {
     return (uint32_t const *)mp__vec_frozen_at((const mp__vec *)f, i, sizeof(uint32_t));
 }
-/* Gives the memory back; f and every copy of it are stale from then on. */
+/* Drops the elements, gives the memory back; f and every copy of it are stale from then on. */
 static inline mp_status u32_vec_frozen_free(u32_vec_frozen *f) {
-    return mp__vec_frozen_free((mp__vec *)f);
+    return mp__vec_frozen_free((mp__vec *)f, sizeof(uint32_t), NULL);
 }
 /* Makes the pages writable and moves the elements to *out; f and its copies go stale. */
 static inline mp_status u32_vec_frozen_thaw(u32_vec_frozen *f, u32_vec *out) {
@@ -654,4 +783,4 @@ static inline uint32_t const *u32_vec_sealed_at(const u32_vec_sealed *s, size_t 
 }
 #endif
 
-#endif /* MPGEN_VEC_GOLDEN_VECS_H_690F72BD */
+#endif /* MPGEN_VEC_GOLDEN_VECS_H_659DF50F */

@@ -27,7 +27,6 @@ typedef struct mp__vec {
     size_t cap;          /* elements that fit in the committed bytes */
     size_t committed;    /* accessible bytes from data on, whole commit units */
     size_t reserved;     /* bytes of address space from data on, guard excluded */
-    size_t keep;         /* committed bytes that clear leaves in place */
     /* The generation counter of ref's registry slot (NULL while there is no
      * slot): slots never move, so the fast paths check liveness with one
      * load of it (mp__vec_live). */
@@ -38,13 +37,19 @@ typedef struct mp__vec {
                      * bool, so that the struct has no padding bytes) */
 } mp__vec;
 
+/* The initializer of an empty vector that owns nothing, every field zero:
+ * what mp__vec_init_empty makes, for the generated V_INIT. Written out in
+ * full so that C++ (tests) and -Wmissing-field-initializers accept it. */
+#define MP__VEC_INIT                                                                               \
+    { NULL, 0, 0, 0, 0, NULL, {0, 0}, MP_HUGE_NO, 0 }
+
 /* Makes *v an empty vector with the default options, which owns nothing.
  * Field by field, so that the compiler keeps a local vector in registers
  * (a memset of the whole struct makes gcc keep it in memory); mp__vec has
  * no padding, so every byte is set. */
 static inline void mp__vec_init_empty(mp__vec *v) {
     v->data = NULL;
-    v->len = v->cap = v->committed = v->reserved = v->keep = 0;
+    v->len = v->cap = v->committed = v->reserved = 0;
     v->slot_gen = NULL;
     v->ref.slot = 0;
     v->ref.gen = 0;
@@ -91,27 +96,46 @@ static inline bool mp__vec_owned_ok(const mp__vec *v) {
     return mp__vec_wait_live(&w);
 }
 
+/* The drop and clone functions of an element type whose entry names them
+ * (docs/paged_vec.md, "Drop and clone"): the generated header adapts the
+ * user's typed functions to these and passes NULL for a type without them.
+ * drop runs once on every element a vector discards; clone makes *dst a
+ * copy of *src, and a failure leaves nothing to drop in *dst. */
+typedef void (*mp__vec_drop_fn)(void *elem);
+typedef mp_status (*mp__vec_clone_fn)(void *dst, const void *src);
+
 mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size);
 mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size);
 /* Makes room for one more element, growing by at least doubling: the slow
  * path of the generated push, which then stores the element itself. */
 mp_status mp__vec_grow(mp__vec *v, size_t size);
+/* The slow side of the generated push_within_capacity, which never grows:
+ * MP_OK when v is live and has room (the caller then stores the element),
+ * MP_ENOMEM when it is full, MP_ESTALE, MP_EINVAL. No system call. */
+mp_status mp__vec_has_room(const mp__vec *v);
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size);
 mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size);
+mp_status mp__vec_insert_n(mp__vec *v, size_t i, const void *src, size_t n, size_t size);
 mp_status mp__vec_remove(mp__vec *v, size_t i, void *out, size_t size);
 mp_status mp__vec_swap_remove(mp__vec *v, size_t i, void *out, size_t size);
+mp_status mp__vec_remove_range(mp__vec *v, size_t from, size_t to, void *out, size_t size,
+                               mp__vec_drop_fn drop);
 mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size);
-mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size);
-mp_status mp__vec_truncate(mp__vec *v, size_t n);
-mp_status mp__vec_clear(mp__vec *v, size_t size);
+mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size, mp__vec_drop_fn drop,
+                         mp__vec_clone_fn clone);
+mp_status mp__vec_truncate(mp__vec *v, size_t n, size_t size, mp__vec_drop_fn drop);
+mp_status mp__vec_clear(mp__vec *v, size_t size, mp__vec_drop_fn drop);
 mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size);
+mp_status mp__vec_reserve_exact(mp__vec *v, size_t additional, size_t size);
+mp_status mp__vec_clone(const mp__vec *v, mp__vec *out, size_t size, mp__vec_drop_fn drop,
+                        mp__vec_clone_fn clone);
 mp_status mp__vec_shrink_to_fit(mp__vec *v, size_t size);
 mp_status mp__vec_freeze(mp__vec *v, mp__vec *out);
-mp_status mp__vec_free(mp__vec *v);
+mp_status mp__vec_free(mp__vec *v, size_t size, mp__vec_drop_fn drop);
 size_t mp__vec_frozen_len(const mp__vec *f);
 const void *mp__vec_frozen_data(const mp__vec *f);
 const void *mp__vec_frozen_at(const mp__vec *f, size_t i, size_t size);
-mp_status mp__vec_frozen_free(mp__vec *f);
+mp_status mp__vec_frozen_free(mp__vec *f, size_t size, mp__vec_drop_fn drop);
 mp_status mp__vec_thaw(mp__vec *f, mp__vec *out);
 /* Sealing a frozen vector (shared/API.md section 8): *out gets the sealed
  * vector, f and its copies go stale. */
