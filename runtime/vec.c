@@ -84,7 +84,7 @@ static size_t min_size(size_t a, size_t b) {
 /* The unit in which a vector commits memory: huge pages when it requires
  * them (hugetlb mappings change only in whole huge pages), else pages. */
 static size_t commit_unit(mp_huge huge) {
-    return huge == MP_HUGE_REQUIRE ? mp__os_huge_page_size() : mp__os_page_size();
+    return huge == MP_HUGE_REQUIRE ? mp__os_cfg.huge_page_size : mp__os_cfg.page_size;
 }
 
 /* The address space of a vector: its first byte, the bytes it may commit,
@@ -431,7 +431,7 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  * PREFAULT_CHUNK, rounded up to whole huge pages for a vector that uses
  * them. */
 static size_t prefault_chunk(mp_huge huge) {
-    size_t huge_page = huge != MP_HUGE_NO ? mp__os_huge_page_size() : 0;
+    size_t huge_page = huge != MP_HUGE_NO ? mp__os_cfg.huge_page_size : 0;
     size_t chunk = PREFAULT_CHUNK;
     if (huge_page > chunk) chunk = huge_page;
     /* Huge page sizes are powers of two, and PREFAULT_CHUNK is one. */

@@ -329,7 +329,8 @@ static const mp__sys_api sys_counting = {
 
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
- * size, flags, to); mlock (addr, size); membarrier (cmd, flags); sysconf
+ * size, flags, to); mlock (addr, size); membarrier (cmd, flags); mseal
+ * (addr, size, flags); sysconf
  * (name); open (flags); read (fd, size); close (fd). */
 
 #define SYS_FAIL(value)                                                                            \
@@ -373,6 +374,11 @@ static int w_membarrier(int cmd, unsigned flags) {
     return mp__sys_native.membarrier(cmd, flags);
 }
 
+static int w_mseal(void *addr, size_t size, unsigned long flags) {
+    if (sys_hit("mseal", true, U(addr), size, flags, 0)) SYS_FAIL(-1);
+    return mp__sys_native.mseal(addr, size, flags);
+}
+
 static int w_sched_yield(void) {
     if (sys_hit("sched_yield", true, 0, 0, 0, 0)) SYS_FAIL(-1);
     return mp__sys_native.sched_yield();
@@ -406,6 +412,7 @@ static const mp__sys_api sys_counting = {
     .mremap = w_mremap,
     .mlock = w_mlock,
     .membarrier = w_membarrier,
+    .mseal = w_mseal,
     .sched_yield = w_sched_yield,
     .sysconf = w_sysconf,
     .open = w_open,
