@@ -49,7 +49,7 @@ typedef struct mpb_opts {
  * the mode and the page facts. */
 int mpb_init(int argc, char **argv, const char *name, mpb_opts *opts);
 
-/* Whether workload (its number, "1" to "8") was asked for. */
+/* Whether workload (its number, "1" to "9") was asked for. */
 bool mpb_selected(const mpb_opts *opts, const char *workload);
 
 /* Closes the results file and returns the program's exit status: 0, or 1

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite of memory_pages (issue 5, docs/benchmarks.md):
 # builds bench/ with -c opt and --config=exec, runs vec_bench (workloads 1,
-# 2, 3, 4, 7, and 8 of issue 11) and exec_bench (5, 6) one after the other,
-# then prints a table of every ratio against its goal and writes a PNG plot
-# (bench/plot.py, with Debian's python3-matplotlib, installed here when
-# missing).
+# 2, 3, 4, 7, 8 of issue 11 and 9 of issue 13) and exec_bench (5, 6) one
+# after the other, then prints a table of every ratio against its goal and
+# writes a PNG plot (bench/plot.py, with Debian's python3-matplotlib,
+# installed here when missing).
 #
 # Usage: bench/run.sh [--tiny] [--rounds N] [--only W,...] [--out DIR]
 #   --tiny     tiny sizes and one round: proves in seconds that every

@@ -345,10 +345,17 @@ static mp_status posix_populate(void *addr, size_t size) {
     /* Kernels before 5.14 do not know MADV_POPULATE_WRITE: touch instead. */
     if (errno != EINVAL) return fail_errno();
 #endif
+    /* A compare-and-swap of 0 for 0 is a write access that keeps the byte
+     * whatever it holds: a page never touched takes one write fault, where
+     * reading the byte first would map the shared zero page and then fault a
+     * second time to copy it on write. (A page that holds data is resident
+     * already.) Compilers keep a volatile compare-and-swap, where an atomic
+     * add of 0 may become a plain load. */
     size_t page = mp__os_cfg.page_size;
     for (size_t off = 0; off < size; off += page) {
-        volatile unsigned char *b = (volatile unsigned char *)addr + off;
-        *b = *b;
+        unsigned char zero = 0;
+        (void)__atomic_compare_exchange_n((volatile unsigned char *)addr + off, &zero, 0, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
     return MP_OK;
 }
