@@ -1,8 +1,9 @@
 """The `fnref` subcommand of mpgen.py: typed function references.
 
 Each --signature NAME=SIG entry, SIG being "RET(ARG, ...)", becomes a type
-NAME with NAME_from, NAME_valid, NAME_call, and NAME_from_rwx in builds where
-mp_pages_rwx exists (shared/API.md section 4). A signature has 0 to 16
+NAME with NAME_from, NAME_valid, NAME_call, NAME_from_rwx in builds where
+mp_pages_rwx exists (shared/API.md section 4), and NAME_from_dual in builds
+where mp_pages_dual exists (section 8). A signature has 0 to 16
 arguments; the return type and every argument are integer, floating-point or
 pointer types, or void (as the return type, or as the whole argument list).
 Anything else (structs or unions by value, arrays, function pointers,
@@ -18,6 +19,8 @@ from gencore import check_include, check_type_name, parse_assignment, render, wr
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.
 FUNCTION_SUFFIXES = ("_from", "_from_rwx", "_valid", "_call")
+# And NAME_from_dual, in builds where mp_pages_dual exists.
+FUNCTION_SUFFIXES += ("_from_dual",)
 
 # Typedef names of the C standard library that name integer types. A typedef
 # of the user's own is accepted only behind a pointer, since the generator

@@ -116,6 +116,30 @@ static mp_status no_dump(void *addr, size_t size) {
     return mp__os_native.no_dump(addr, size);
 }
 
+static mp_status dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
+                          void **rx_view) {
+    FAIL_IF_HIT(dual_map);
+    mp_status s = mp__os_native.dual_map(view_size, data_at, size, rw_view, rx_view);
+    /* A dual pair is two views, each given back on its own (dual_unmap) or
+     * both at once (dual_release): the balance counts views. */
+    if (s == MP_OK) reservations += 2;
+    return s;
+}
+
+static mp_status dual_unmap(void *view, size_t view_size) {
+    FAIL_IF_HIT(dual_unmap);
+    mp_status s = mp__os_native.dual_unmap(view, view_size);
+    if (s == MP_OK) reservations--;
+    return s;
+}
+
+static mp_status dual_release(void *rw_view, void *rx_view, size_t view_size) {
+    FAIL_IF_HIT(dual_release);
+    mp_status s = mp__os_native.dual_release(rw_view, rx_view, view_size);
+    if (s == MP_OK) reservations -= 2;
+    return s;
+}
+
 /* flush_icache cannot fail, so it goes straight to the platform. */
 static void flush_icache(void *addr, size_t size) {
     mp__os_native.flush_icache(addr, size);
@@ -135,6 +159,9 @@ static const mp__os_api counting = {
     .lock = lock,
     .no_dump = no_dump,
     .flush_icache = flush_icache,
+    .dual_map = dual_map,
+    .dual_unmap = dual_unmap,
+    .dual_release = dual_release,
 };
 
 void fault_install(void) {
@@ -259,7 +286,9 @@ static void print_sys_counts(void) {
 
 /* Arguments logged: VirtualAlloc (addr, size, type, protect); VirtualFree
  * (addr, size, type); VirtualProtect (addr, size, protect); VirtualLock
- * (addr, size); FlushInstructionCache (addr, size); prefetch (addr, size). */
+ * (addr, size); FlushInstructionCache (addr, size); prefetch (addr, size);
+ * CreateFileMappingW (protect, size high, size low); MapViewOfFile (access,
+ * size); UnmapViewOfFile (base); CloseHandle (handle). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -313,6 +342,29 @@ static BOOL w_prefetch(PWIN32_MEMORY_RANGE_ENTRY range) {
     return mp__sys_native.prefetch(range);
 }
 
+static HANDLE WINAPI w_CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES attributes,
+                                          DWORD protect, DWORD size_high, DWORD size_low,
+                                          LPCWSTR name) {
+    if (sys_hit("CreateFileMappingW", true, protect, size_high, size_low, 0)) SYS_FAIL(NULL);
+    return mp__sys_native.CreateFileMappingW(file, attributes, protect, size_high, size_low, name);
+}
+
+static LPVOID WINAPI w_MapViewOfFile(HANDLE mapping, DWORD access, DWORD offset_high,
+                                     DWORD offset_low, SIZE_T size) {
+    if (sys_hit("MapViewOfFile", true, access, size, 0, 0)) SYS_FAIL(NULL);
+    return mp__sys_native.MapViewOfFile(mapping, access, offset_high, offset_low, size);
+}
+
+static BOOL WINAPI w_UnmapViewOfFile(LPCVOID base) {
+    if (sys_hit("UnmapViewOfFile", true, U(base), 0, 0, 0)) SYS_FAIL(FALSE);
+    return mp__sys_native.UnmapViewOfFile(base);
+}
+
+static BOOL WINAPI w_CloseHandle(HANDLE handle) {
+    if (sys_hit("CloseHandle", true, U(handle), 0, 0, 0)) SYS_FAIL(FALSE);
+    return mp__sys_native.CloseHandle(handle);
+}
+
 static const mp__sys_api sys_counting = {
     .VirtualAlloc = w_VirtualAlloc,
     .VirtualFree = w_VirtualFree,
@@ -323,6 +375,10 @@ static const mp__sys_api sys_counting = {
     .SwitchToThread = w_SwitchToThread,
     .GetSystemInfo = w_GetSystemInfo,
     .prefetch = w_prefetch,
+    .CreateFileMappingW = w_CreateFileMappingW,
+    .MapViewOfFile = w_MapViewOfFile,
+    .UnmapViewOfFile = w_UnmapViewOfFile,
+    .CloseHandle = w_CloseHandle,
 };
 
 #else
@@ -330,7 +386,8 @@ static const mp__sys_api sys_counting = {
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
  * size, flags, to); mlock (addr, size); membarrier (cmd, flags); sysconf
- * (name); open (flags); read (fd, size); close (fd). */
+ * (name); open (flags); read (fd, size); close (fd); memfd_create (flags);
+ * ftruncate (fd, size). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -398,6 +455,16 @@ static int w_close(int fd) {
     return mp__sys_native.close(fd);
 }
 
+static int w_memfd_create(const char *name, unsigned flags) {
+    if (sys_hit("memfd_create", true, U(flags), 0, 0, 0)) SYS_FAIL(-1);
+    return mp__sys_native.memfd_create(name, flags);
+}
+
+static int w_ftruncate(int fd, off_t size) {
+    if (sys_hit("ftruncate", true, U(fd), U(size), 0, 0)) SYS_FAIL(-1);
+    return mp__sys_native.ftruncate(fd, size);
+}
+
 static const mp__sys_api sys_counting = {
     .mmap = w_mmap,
     .munmap = w_munmap,
@@ -411,6 +478,8 @@ static const mp__sys_api sys_counting = {
     .open = w_open,
     .read = w_read,
     .close = w_close,
+    .memfd_create = w_memfd_create,
+    .ftruncate = w_ftruncate,
 };
 
 #endif

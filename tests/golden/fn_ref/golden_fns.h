@@ -50,6 +50,12 @@ static inline mp_status float_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As float_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status float_fn_from_dual(const mp_pages_dual *p, size_t offset, float_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool float_fn_valid(const float_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -74,6 +80,12 @@ static inline mp_status many_fn_from(const mp_pages_rx *p, size_t offset, many_f
 /* As many_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status many_fn_from_rwx(const mp_pages_rwx *p, size_t offset, many_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As many_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status many_fn_from_dual(const mp_pages_dual *p, size_t offset, many_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
@@ -102,6 +114,12 @@ static inline mp_status noarg_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As noarg_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status noarg_fn_from_dual(const mp_pages_dual *p, size_t offset, noarg_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool noarg_fn_valid(const noarg_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -126,6 +144,12 @@ static inline mp_status node_fn_from(const mp_pages_rx *p, size_t offset, node_f
 /* As node_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status node_fn_from_rwx(const mp_pages_rwx *p, size_t offset, node_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As node_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status node_fn_from_dual(const mp_pages_dual *p, size_t offset, node_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
@@ -154,6 +178,12 @@ static inline mp_status pred_fn_from_rwx(const mp_pages_rwx *p, size_t offset, p
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As pred_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status pred_fn_from_dual(const mp_pages_dual *p, size_t offset, pred_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool pred_fn_valid(const pred_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -180,6 +210,12 @@ static inline mp_status ptr_fn_from_rwx(const mp_pages_rwx *p, size_t offset, pt
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As ptr_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status ptr_fn_from_dual(const mp_pages_dual *p, size_t offset, ptr_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool ptr_fn_valid(const ptr_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -204,6 +240,12 @@ static inline mp_status tick_fn_from(const mp_pages_rx *p, size_t offset, tick_f
 /* As tick_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status tick_fn_from_rwx(const mp_pages_rwx *p, size_t offset, tick_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As tick_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status tick_fn_from_dual(const mp_pages_dual *p, size_t offset, tick_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
