@@ -445,8 +445,8 @@ static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, v
     unsigned char *base = MAP_FAILED;
     if (mp__sys.ftruncate(fd, (off_t)size) != 0) {
         s = fail_errno();
-    } else if ((base = mp__sys.mmap(NULL, 2 * view_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-                                    -1, 0)) == MAP_FAILED) {
+    } else if ((base = mp__sys.mmap(NULL, 2 * view_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                                    0)) == MAP_FAILED) {
         s = fail_errno();
     } else if (mp__sys.mmap(base + data_at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
                             fd, 0) == MAP_FAILED ||

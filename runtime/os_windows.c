@@ -331,8 +331,8 @@ static mp_status win_dual_release(void *rw_view, void *rx_view, size_t view_size
         .decommit = win_decommit, .protect = win_protect, .remap = win_remap,                      \
         .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
         .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
-        .flush_icache = win_flush_icache, .dual_map = win_dual_map,                                \
-        .dual_unmap = win_dual_unmap, .dual_release = win_dual_release,                            \
+        .flush_icache = win_flush_icache, .dual_map = win_dual_map, .dual_unmap = win_dual_unmap,  \
+        .dual_release = win_dual_release,                                                          \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;

@@ -32,10 +32,11 @@ typedef struct mp__sys_api {
     VOID(WINAPI *GetSystemInfo)(LPSYSTEM_INFO info);
     BOOL (*prefetch)(PWIN32_MEMORY_RANGE_ENTRY range);
     /* The dual mapping's section and its views. */
-    HANDLE(WINAPI *CreateFileMappingW)(HANDLE file, LPSECURITY_ATTRIBUTES attributes, DWORD protect,
-                                       DWORD size_high, DWORD size_low, LPCWSTR name);
-    LPVOID(WINAPI *MapViewOfFile)(HANDLE mapping, DWORD access, DWORD offset_high,
-                                  DWORD offset_low, SIZE_T size);
+    HANDLE(WINAPI *CreateFileMappingW)
+    (HANDLE file, LPSECURITY_ATTRIBUTES attributes, DWORD protect, DWORD size_high, DWORD size_low,
+     LPCWSTR name);
+    LPVOID(WINAPI *MapViewOfFile)
+    (HANDLE mapping, DWORD access, DWORD offset_high, DWORD offset_low, SIZE_T size);
     BOOL(WINAPI *UnmapViewOfFile)(LPCVOID base);
     BOOL(WINAPI *CloseHandle)(HANDLE handle);
 } mp__sys_api;

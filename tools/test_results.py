@@ -60,6 +60,8 @@ SKIP_REASONS = [
     (r"no executable pages in this build", ("default",)),
     (r"no rwx pages in this build", ("default", "exec")),
     (r"this build allows every access", ("rwx",)),
+    # mp_pages_dual exists in the dual combination alone.
+    (r"no dual pairs in this build", ("default", "exec", "rwx")),
     (r"a build with deny_xw=false may have W\+X pages", ("rwx",)),
     # The templates do not generate the _raw of shared/API.md section 4 yet;
     # tests/fn_ref/fn_ref_args_test.cc checks _call and says it could not

@@ -141,7 +141,8 @@ TEST_F(DualSysFault, New) {
                 } else {
                     mp_pages_dual untouched;
                     std::memset(&untouched, 0xEE, sizeof untouched);
-                    EXPECT_EQ(std::memcmp(&p, &untouched, sizeof p), 0) << "*out written on failure";
+                    EXPECT_EQ(std::memcmp(&p, &untouched, sizeof p), 0)
+                        << "*out written on failure";
                 }
             });
         }
@@ -242,7 +243,8 @@ mp_status NewWithFailing(const char *entry, std::function<bool(const sys_call &)
     size_t count = sys_fault_log(&log);
     unsigned nth = 0;
     for (size_t i = 0; i < count && nth == 0; i++) {
-        if (std::strcmp(log[i].entry, entry) == 0 && pick(log[i])) nth = static_cast<unsigned>(i + 1);
+        if (std::strcmp(log[i].entry, entry) == 0 && pick(log[i]))
+            nth = static_cast<unsigned>(i + 1);
     }
     sys_fault_disarm();
     EXPECT_EQ(mp_pages_dual_free(&p), MP_OK);
@@ -335,8 +337,8 @@ TEST(DualOsFault, EveryOsCallFailingChangesNothing) {
         ASSERT_EQ(const_fn_from_dual(&p, 0, &f), MP_OK);
         fault_arm(1, MP_EOS, EINVAL);
         mp_pages_rx rx;
-        mp_status s = std::strcmp(op, "free") == 0 ? mp_pages_dual_free(&p)
-                                                   : mp_pages_dual_into_rx(&p, &rx);
+        mp_status s =
+            std::strcmp(op, "free") == 0 ? mp_pages_dual_free(&p) : mp_pages_dual_into_rx(&p, &rx);
         const char *fired = fault_fired();
         fault_disarm();
         ASSERT_NE(fired, nullptr) << op;

@@ -483,7 +483,8 @@ TEST(Dual, ThreadsConsumingCopies) {
             go.fetch_add(1);
             while (go.load() < 2) {
             }
-            got[i] = (round + i) % 2 ? mp_pages_dual_free(&copy) : mp_pages_dual_into_rx(&copy, &rx[i]);
+            got[i] =
+                (round + i) % 2 ? mp_pages_dual_free(&copy) : mp_pages_dual_into_rx(&copy, &rx[i]);
         };
         std::thread a(body, 0), b(body, 1);
         a.join();

@@ -17,7 +17,10 @@ extern "C" {
  * plus a bit no page set has, so that no page-set function (which compares
  * the whole word) accepts a dual handle cast to another type, and a dual
  * function accepts no page set. Each view has only part of this access. */
-enum { MP__PROT_DUAL = 8, MP__DUAL = MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC | MP__PROT_DUAL };
+enum {
+    MP__PROT_DUAL = 8,
+    MP__DUAL = MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC | MP__PROT_DUAL
+};
 
 mp_status mp__dual_new(size_t len, const mp_pages_opts *opts, mp__ref *out);
 size_t mp__dual_len(const mp__ref *ref);
