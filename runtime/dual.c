@@ -38,7 +38,7 @@ typedef struct view_layout {
 } view_layout;
 
 static mp_status plan_view(size_t len, const mp_pages_opts *o, view_layout *l) {
-    size_t page = mp__os_page_size(), before, after;
+    size_t page = mp__os_cfg.page_size, before, after;
     if (!mp__round_up(len, page, &l->data) || !mp__mul_size(o->guard_pages_before, page, &before) ||
         !mp__mul_size(o->guard_pages_after, page, &after) || before > SIZE_MAX - l->data ||
         after > SIZE_MAX - l->data - before) {

@@ -5,9 +5,9 @@
  * compiles exactly one of them, so no other file tests the platform.
  *
  * Invariants shared by every implementation:
- *  - Addresses and sizes are multiples of mp__os_page_size(), except where a
- *    function says otherwise, and sizes are never zero. A reservation starts
- *    at a multiple of mp__os_granularity().
+ *  - Addresses and sizes are multiples of mp__os_cfg.page_size, except where
+ *    a function says otherwise, and sizes are never zero. A reservation
+ *    starts at a multiple of mp__os_cfg.granularity.
  *  - A range passed to any function other than reserve lies inside one live
  *    reservation. release takes exactly the base and size that reserve gave.
  *  - `prot` is a combination of the MP__PROT_* bits of runtime.h. Write and
@@ -41,7 +41,7 @@ extern "C" {
 
 /* Flags for reserve. */
 enum {
-    /* Back the reservation with huge pages of mp__os_huge_page_size(), or
+    /* Back the reservation with huge pages of mp__os_cfg.huge_page_size, or
      * fail: the size is a multiple of that huge page size. */
     MP__OS_HUGE = 1,
     /* The range may become executable later (macOS needs MAP_JIT for it). */
@@ -132,11 +132,17 @@ extern MP__HOOKABLE mp__os_api mp__os;
 /* The platform's own implementations, for tests that wrap them. */
 extern const mp__os_api mp__os_native;
 
-/* Page facts, queried from the OS once and then cached. The huge page size
- * is 0 where the platform has no explicit huge pages. */
-size_t mp__os_page_size(void);
-size_t mp__os_granularity(void);
-size_t mp__os_huge_page_size(void);
+/* What this platform offers, filled by mp__os_probe when the library is
+ * loaded (os_config.c) and read-only after that; mp_os_capabilities()
+ * hands it to users. Tests of the fault-injection build may clear a field
+ * to take the path of a system that lacks it, and must restore it. */
+extern mp_os_caps mp__os_cfg;
+
+/* Asks the OS what it offers (mp_os_caps). Runs once, at load, before any
+ * test can replace a table entry, so the walks of every system call site
+ * never meet a probe. The probes have no lasting effect on the process and
+ * keep errno. */
+void mp__os_probe(mp_os_caps *out);
 
 /* Gives the rest of the calling thread's time slice to other threads. */
 void mp__os_yield(void);

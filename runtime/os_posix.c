@@ -78,6 +78,7 @@
 #if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
 #define MREMAP_DONTUNMAP 4
 #endif
+#define MEMBARRIER_QUERY 0                     /* MEMBARRIER_CMD_QUERY */
 #define MEMBARRIER_SYNC_CORE (1 << 5)          /* MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE */
 #define MEMBARRIER_REGISTER_SYNC_CORE (1 << 6) /* ..._REGISTER_PRIVATE_EXPEDITED_SYNC_CORE */
 
@@ -103,6 +104,19 @@ static int sys_membarrier(int cmd, unsigned flags) {
 #endif
 }
 
+/* mseal (Linux 6.10+, 64-bit kernels only): seals a range against any later
+ * change of its mappings or access. */
+static int sys_mseal(void *addr, size_t size, unsigned long flags) {
+#if defined(__linux__) && defined(__LP64__)
+    return (int)syscall(462 /* SYS_mseal, the same number on every 64-bit architecture */, addr,
+                        size, flags);
+#else
+    (void)addr, (void)size, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 static int sys_open(const char *path, int flags) {
     return open(path, flags);
 }
@@ -120,7 +134,7 @@ static int sys_memfd_create(const char *name, unsigned flags) {
 #define SYS_API                                                                                    \
     {                                                                                              \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise,                  \
-        .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier,                        \
+        .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier, .mseal = sys_mseal,    \
         .sched_yield = sched_yield, .sysconf = sysconf, .open = sys_open, .read = read,            \
         .close = close, .memfd_create = sys_memfd_create, .ftruncate = ftruncate,                  \
     }
@@ -203,9 +217,9 @@ static mp_status posix_reserve(size_t size, size_t align_at, unsigned flags, voi
      * huge page more than asked, and cut it down around the aligned part. */
     size_t align = 0;
 #ifdef MADV_HUGEPAGE
-    if ((flags & MP__OS_ALIGN_HUGE) && !(flags & MP__OS_HUGE)) align = mp__os_huge_page_size();
+    if ((flags & MP__OS_ALIGN_HUGE) && !(flags & MP__OS_HUGE)) align = mp__os_cfg.huge_page_size;
 #endif
-    if (align <= mp__os_page_size() || size > SIZE_MAX - align) align = 0;
+    if (align <= mp__os_cfg.page_size || size > SIZE_MAX - align) align = 0;
     void *p = mp__sys.mmap(NULL, size + align, PROT_NONE, map_flags, -1, 0);
     if (p == MAP_FAILED) {
         if ((flags & MP__OS_HUGE) && errno == EINVAL) return mp__fail_os(MP_ENOTSUP, errno);
@@ -330,7 +344,7 @@ static mp_status posix_populate(void *addr, size_t size) {
     /* Kernels before 5.14 do not know MADV_POPULATE_WRITE: touch instead. */
     if (errno != EINVAL) return fail_errno();
 #endif
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     for (size_t off = 0; off < size; off += page) {
         volatile unsigned char *b = (volatile unsigned char *)addr + off;
         *b = *b;
@@ -365,6 +379,7 @@ static mp_status posix_no_dump(void *addr, size_t size) {
 static void sync_other_cores(void) {
     enum { UNKNOWN, REGISTERED, UNAVAILABLE };
     static atomic_int state = UNKNOWN;
+    if (!mp__os_cfg.sync_core) return;
     int now = atomic_load_explicit(&state, memory_order_acquire);
     if (now == UNKNOWN) {
         int saved = errno;
@@ -503,50 +518,89 @@ void mp__os_yield(void) {
     (void)mp__sys.sched_yield();
 }
 
-size_t mp__os_page_size(void) {
-    static atomic_size_t cached;
-    size_t size = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (size == 0) {
-        long v = mp__sys.sysconf(_SC_PAGESIZE);
-        /* sysconf cannot fail for _SC_PAGESIZE on any system this supports;
-         * should it, the smallest page size of them all is safe to assume. */
-        size = v > 0 ? (size_t)v : 4096;
-        atomic_store_explicit(&cached, size, memory_order_relaxed);
-    }
-    return size;
-}
-
-size_t mp__os_granularity(void) {
-    return mp__os_page_size();
-}
-
-/* Reads the default huge page size from /proc/meminfo ("Hugepagesize:  2048 kB"). */
-static size_t read_huge_page_size(void) {
 #ifdef __linux__
-    int fd = mp__sys.open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char buf[4096];
-    ssize_t n = mp__sys.read(fd, buf, sizeof buf - 1);
+/* Reads up to size - 1 bytes of a small file (of /proc or /sys) into buf
+ * and ends them with a zero; returns false when the file cannot be read. */
+static bool read_small_file(const char *path, char *buf, size_t size) {
+    int fd = mp__sys.open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = mp__sys.read(fd, buf, size - 1);
     (void)mp__sys.close(fd);
-    if (n <= 0) return 0;
+    if (n <= 0) return false;
     buf[n] = '\0';
-    const char *line = strstr(buf, "Hugepagesize:");
+    return true;
+}
+
+/* The default size of explicit huge pages (MAP_HUGETLB), from /proc/meminfo
+ * ("Hugepagesize:  2048 kB"); 0 where there is none. */
+static size_t huge_page_size(void) {
+    char buf[4096];
     unsigned long kib = 0;
+    if (!read_small_file("/proc/meminfo", buf, sizeof buf)) return 0;
+    const char *line = strstr(buf, "Hugepagesize:");
     if (line == NULL || sscanf(line, "Hugepagesize: %lu kB", &kib) != 1) return 0;
     return (size_t)kib * 1024;
+}
+
+/* Whether madvise(MADV_HUGEPAGE) gets transparent huge pages: the kernel
+ * has them, and its setting (read, never changed) is not "[never]". */
+static bool thp_on_request(void) {
+    char buf[128];
+    return read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) &&
+           strstr(buf, "[never]") == NULL;
+}
+#endif
+
+#if defined(MADV_POPULATE_WRITE) || defined(MADV_DONTDUMP) || defined(MADV_NOCORE)
+/* Whether the kernel knows an madvise advice: it checks the advice before
+ * anything else, and an empty range then succeeds. */
+static bool advice_known(int advice) {
+    return mp__sys.madvise(NULL, 0, advice) == 0;
+}
+#endif
+
+/* Whether MAP_FIXED_NOREPLACE (Linux 4.17+) refuses an occupied address.
+ * Older kernels take the flag for a hint and map elsewhere. */
+static bool fixed_noreplace_works(size_t page) {
+#ifdef MAP_FIXED_NOREPLACE
+    const int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    void *taken = mp__sys.mmap(NULL, page, PROT_NONE, flags, -1, 0);
+    if (taken == MAP_FAILED) return false;
+    void *again = mp__sys.mmap(taken, page, PROT_NONE, flags | MAP_FIXED_NOREPLACE, -1, 0);
+    bool refused = again == MAP_FAILED && errno == EEXIST;
+    if (again != MAP_FAILED) (void)mp__sys.munmap(again, page);
+    (void)mp__sys.munmap(taken, page);
+    return refused;
 #else
-    return 0;
+    (void)page;
+    return false;
 #endif
 }
 
-size_t mp__os_huge_page_size(void) {
-    static atomic_size_t cached;
-    static atomic_bool known;
-    if (!atomic_load_explicit(&known, memory_order_acquire)) {
-        int saved = errno;
-        atomic_store_explicit(&cached, read_huge_page_size(), memory_order_relaxed);
-        errno = saved;
-        atomic_store_explicit(&known, true, memory_order_release);
-    }
-    return atomic_load_explicit(&cached, memory_order_relaxed);
+void mp__os_probe(mp_os_caps *out) {
+    int saved = errno;
+    long page = mp__sys.sysconf(_SC_PAGESIZE);
+    /* sysconf cannot fail for _SC_PAGESIZE on any system this supports;
+     * should it, the smallest page size of them all is safe to assume. */
+    size_t page_size = page > 0 ? (size_t)page : 4096;
+    int barriers = mp__sys.membarrier(MEMBARRIER_QUERY, 0);
+    *out = (mp_os_caps) {
+        .page_size = page_size, .granularity = page_size,
+#ifdef __linux__
+        .huge_page_size = huge_page_size(), .thp = thp_on_request(), .remap = true,
+#endif
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+        .populate_write = advice_known(MADV_POPULATE_WRITE),
+#endif
+#if defined(MADV_DONTDUMP)
+        .no_dump = advice_known(MADV_DONTDUMP),
+#elif defined(MADV_NOCORE)
+        .no_dump = advice_known(MADV_NOCORE),
+#endif
+        /* An empty range is sealed at once where the kernel has mseal. */
+            .mseal = mp__sys.mseal(NULL, 0, 0) == 0,
+        .fixed_noreplace = fixed_noreplace_works(page_size),
+        .sync_core = barriers > 0 && (barriers & MEMBARRIER_SYNC_CORE),
+    };
+    errno = saved;
 }

@@ -10,7 +10,7 @@
  * guard pages are simply left reserved and cost no commit charge.
  *
  * Reservations start at multiples of the allocation granularity (64 KiB on
- * every current Windows), which mp__os_granularity() reports; protections
+ * every current Windows), which mp__os_cfg.granularity records; protections
  * and commits work on whole pages.
  *
  * Decisions where Windows has no exact match for the contract:
@@ -232,7 +232,7 @@ static mp_status win_huge_hint(void *addr, size_t size) {
 static mp_status win_populate(void *addr, size_t size) {
     /* Committed pages are demand-zero until touched: writing each page makes
      * the system back it now. The range is writable, as os.h requires. */
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     for (size_t off = 0; off < size; off += page) {
         volatile unsigned char *b = (volatile unsigned char *)addr + off;
         *b = *b;
@@ -342,36 +342,22 @@ void mp__os_yield(void) {
     (void)mp__sys.SwitchToThread();
 }
 
-/* Reads the page size and the allocation granularity from GetSystemInfo
- * once; threads that race on the first call store the same values. */
-static void system_info(size_t *page, size_t *granularity) {
-    static atomic_size_t cached_page, cached_granularity;
-    size_t p = atomic_load_explicit(&cached_page, memory_order_acquire);
-    if (p == 0) {
-        SYSTEM_INFO info;
-        mp__sys.GetSystemInfo(&info);
-        atomic_store_explicit(&cached_granularity, info.dwAllocationGranularity,
-                              memory_order_relaxed);
-        p = info.dwPageSize;
-        atomic_store_explicit(&cached_page, p, memory_order_release);
-    }
-    *page = p;
-    *granularity = atomic_load_explicit(&cached_granularity, memory_order_relaxed);
-}
-
-size_t mp__os_page_size(void) {
-    size_t page, granularity;
-    system_info(&page, &granularity);
-    return page;
-}
-
-size_t mp__os_granularity(void) {
-    size_t page, granularity;
-    system_info(&page, &granularity);
-    return granularity;
-}
-
-size_t mp__os_huge_page_size(void) {
-    /* See the top of this file: large pages cannot serve page sets. */
-    return 0;
+void mp__os_probe(mp_os_caps *out) {
+    SYSTEM_INFO info;
+    mp__sys.GetSystemInfo(&info);
+    *out = (mp_os_caps){
+        .page_size = info.dwPageSize,
+        .granularity = info.dwAllocationGranularity,
+        /* Large pages cannot serve page sets (the top of this file), and
+         * Windows has no transparent huge pages, no per-range dump switch,
+         * no sealing and no call that moves pages. */
+        .huge_page_size = 0,
+        /* Committed pages are demand-zero: populate touches each page. */
+        .populate_write = false,
+        /* VirtualAlloc at an address in use fails; it never replaces. */
+        .fixed_noreplace = true,
+        /* FlushProcessWriteBuffers interrupts every processor running a
+         * thread of the process (flush_icache). */
+        .sync_core = true,
+    };
 }

@@ -21,11 +21,11 @@
 #include "runtime/status.h"
 
 size_t mp_page_size(void) {
-    return mp__os_page_size();
+    return mp__os_cfg.page_size;
 }
 
 size_t mp_alloc_granularity(void) {
-    return mp__os_granularity();
+    return mp__os_cfg.granularity;
 }
 
 /* Whether this build lets any page have the access prot. */
@@ -48,7 +48,7 @@ typedef struct layout {
 } layout;
 
 static mp_status plan_layout(size_t len, const mp_pages_opts *o, size_t unit, layout *l) {
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     if (!mp__round_up(len, unit, &l->data) ||
         !guard_bytes(o->guard_pages_before, page, unit, &l->before) ||
         !guard_bytes(o->guard_pages_after, page, unit, &l->after) ||
@@ -86,10 +86,10 @@ mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp
     if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
     if (!prot_allowed(prot)) return mp__fail(MP_ENOTSUP);
 
-    size_t unit = mp__os_page_size();
+    size_t unit = mp__os_cfg.page_size;
     unsigned flags = MP_HAVE_RX ? MP__OS_EXECUTABLE : 0;
     if (o->huge == MP_HUGE_REQUIRE) {
-        unit = mp__os_huge_page_size();
+        unit = mp__os_cfg.huge_page_size;
         if (unit == 0) return mp__fail(MP_ENOTSUP);
         flags |= MP__OS_HUGE;
     } else if (o->huge == MP_HUGE_TRY) {
@@ -232,7 +232,7 @@ mp_status mp__pages_advise(const mp__ref *ref, unsigned prot, size_t offset, siz
         return mp__fail(MP_EINVAL);
     /* Advice applies to whole pages: widen the range to page boundaries,
      * which stay inside the data since it is a whole number of pages. */
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     size_t start = offset & ~(page - 1);
     size_t end = (offset + len + page - 1) & ~(page - 1);
     return mp__os.advise(v.data + start, end - start, advice);
@@ -245,7 +245,7 @@ static mp_status discard_held(mp__slot *slot, unsigned prot, size_t offset, size
     /* Whole pages inside the range go back to the OS; the partial pages at
      * its ends are zeroed in place. Locked pages stay resident, as the lock
      * asked, and are zeroed instead. */
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     size_t first = (offset + page - 1) & ~(page - 1);
     size_t last = (offset + len) & ~(page - 1);
     if ((slot->flags & MP__SLOT_LOCKED) || first >= last) {

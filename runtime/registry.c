@@ -43,7 +43,7 @@ mp__slot *mp__registry_slot(uint32_t index) {
  * of two threads that map the same chunk, one installs its mapping and the
  * other gives its own back. */
 static bool add_chunk(uint32_t index) {
-    size_t page = mp__os_page_size();
+    size_t page = mp__os_cfg.page_size;
     size_t size = (CHUNK_SLOTS * sizeof(mp__slot) + page - 1) / page * page;
     void *mem;
     if (mp__os.reserve(size, 0, 0, &mem) != MP_OK) return false;

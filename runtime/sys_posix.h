@@ -28,6 +28,7 @@ typedef struct mp__sys_api {
     void *(*mremap)(void *from, size_t old_size, size_t new_size, int flags, void *to);
     int (*mlock)(const void *addr, size_t size);
     int (*membarrier)(int cmd, unsigned flags);
+    int (*mseal)(void *addr, size_t size, unsigned long flags);
     int (*sched_yield)(void);
     long (*sysconf)(int name);
     int (*open)(const char *path, int flags);

@@ -81,7 +81,7 @@ static size_t min_size(size_t a, size_t b) {
 /* The unit in which a vector commits memory: huge pages when it requires
  * them (hugetlb mappings change only in whole huge pages), else pages. */
 static size_t commit_unit(mp_huge huge) {
-    return huge == MP_HUGE_REQUIRE ? mp__os_huge_page_size() : mp__os_page_size();
+    return huge == MP_HUGE_REQUIRE ? mp__os_cfg.huge_page_size : mp__os_cfg.page_size;
 }
 
 /* The address space of a vector: its first byte, the bytes it may commit,

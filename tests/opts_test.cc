@@ -103,7 +103,8 @@ template <class S> void ExpectGuards(const void *data, size_t len, size_t before
 #define SKIP_WITHOUT_PROC_MAPS()                                                                   \
     do {                                                                                           \
         std::vector<mp_test::Mapping> maps_;                                                       \
-        if (!mp_test::ReadMaps(&maps_)) GTEST_SKIP() << "no /proc/self/maps on this platform";     \
+        if (!mp_test::ReadMaps(&maps_))                                                            \
+            GTEST_SKIP() << "no mappings view (/proc/self/maps, VirtualQuery) on this platform";   \
     } while (0)
 
 template <class S> class OptsTest : public ::testing::Test {};

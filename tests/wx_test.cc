@@ -1,9 +1,8 @@
 // The W^X test: after every new and every transition, the OS's own view of
-// the process (/proc/self/maps) must show the pages with exactly the access
-// of their state, and, in a deny_xw build, no mapping of the process may be
-// writable and executable at once. In the rwx build, mp_pages_rwx pages
-// must show as rwx, which proves that the check can see such a mapping.
-// Linux only: elsewhere the tests skip.
+// the process (/proc/self/maps; VirtualQuery on Windows) must show the pages with exactly the
+// access of their state, and, in a deny_xw build, no mapping of the process may be writable and
+// executable at once. In the rwx build, mp_pages_rwx pages must show as rwx, which proves that the
+// check can see such a mapping. Linux and Windows: elsewhere the tests skip.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -53,13 +52,14 @@ template <class S> void ExpectState(const typename S::Handle *p, const std::stri
     ExpectNoWritableExecutableMapping(when);
 }
 
-/* Skips tests where /proc/self/maps does not exist. */
+/* Skips tests where the OS shows no mappings (macOS, the BSDs). */
 class WxTest : public ::testing::Test {
   protected:
     void SetUp() override {
         std::vector<mp_test::Mapping> maps;
         if (!mp_test::ReadMaps(&maps)) {
-            GTEST_SKIP() << "W^X is checked through /proc/self/maps, which only Linux has";
+            GTEST_SKIP()
+                << "W^X is checked through /proc/self/maps or VirtualQuery, which this OS lacks";
         }
     }
 };
@@ -88,7 +88,8 @@ TYPED_TEST(WxStateTest, NewPagesWithEveryOptionHaveTheAccessOfTheirState) {
     opts.guard_pages_after = 1;
     opts.huge = MP_HUGE_TRY;
     opts.populate = true;
-    opts.no_dump = true;
+    // Every option this OS has (Windows cannot leave pages out of dumps).
+    opts.no_dump = mp_os_capabilities()->no_dump;
     typename S::Handle p;
     ASSERT_EQ(S::NewOpts(3 * Page(), &opts, &p), MP_OK);
     ExpectState<S>(&p, std::string("mp_pages_") + S::kName + "_new_opts");

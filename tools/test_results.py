@@ -49,7 +49,7 @@ SKIP_REASONS = [
     # mincore, the RSS in /proc/self/status, and VmFlags for mlock and
     # madvise advice ("lo", "dd", "hg"; transparent huge pages present and
     # turned on is checked by its own skips first).
-    (r"not linux|only linux has|windows does not have|no /proc/self/(maps|smaps)|does not report which pages are"
+    (r"not linux|only linux has|windows does not have|no /proc/self/(maps|smaps)|no mappings view|which this os lacks|does not report which pages are"
      r" resident|cannot tell what is mapped|no way to read this process's rss|does not show"
      r" (in /proc/self/smaps )?here", ()),
     # tests/fn_ref/test_code.h has code for x86-64, and examples/jit a code

@@ -216,6 +216,30 @@ static void print_way(FILE *out, const char *name, const mp_jit_way *w) {
     }
 }
 
+/* Prints what the OS offers the library (mp_os_caps). */
+static void print_os_caps(FILE *out, const mp_os_caps *c) {
+    fprintf(out, "memory from this OS:\n");
+    fprintf(out, "  pages                        %zu bytes, reserved in steps of %zu\n",
+            c->page_size, c->granularity);
+    if (c->huge_page_size != 0) {
+        fprintf(out, "  explicit huge pages          %zu bytes\n", c->huge_page_size);
+    } else {
+        fprintf(out, "  explicit huge pages          none\n");
+    }
+    const struct {
+        const char *name;
+        bool has;
+    } facts[] = {
+        {"transparent huge pages", c->thp},       {"pre-fault in one call", c->populate_write},
+        {"leave out of core dumps", c->no_dump},  {"move pages without copying", c->remap},
+        {"seal against change", c->mseal},        {"place without replacing", c->fixed_noreplace},
+        {"sync every core's code", c->sync_core},
+    };
+    for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
+        fprintf(out, "  %-28s %s\n", facts[i].name, facts[i].has ? "yes" : "no");
+    }
+}
+
 /* Times the ways given, best of o->rounds each; returns false (after saying
  * so) if their results disagree. */
 static bool time_ways(const way *ways, int n, const jit_expr *e, const jit_code *code,
@@ -309,6 +333,7 @@ int jit_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     print_way(out, "write, then flip to execute", &caps.write_then_exec);
     print_way(out, "write and execute at once", &caps.write_and_exec);
     print_way(out, "write here, run there (dual)", &caps.dual_mapping);
+    print_os_caps(out, mp_os_capabilities());
 
     jit_mode mode;
     const mp_jit_way *chosen = choose_mode(&caps, o.mode, &mode);

@@ -81,6 +81,14 @@ TEST(Demo, ReportsResultsChecksAndSpeed) {
     EXPECT_TRUE(Has(r.out, "checked     all 2001 results equal the interpreter's\n")) << r.out;
     EXPECT_TRUE(Has(r.out, "x the interpreter's speed\n")) << r.out;
     EXPECT_TRUE(Has(r.out, "  write, then flip to execute  works\n")) << r.out;
+    const mp_os_caps *caps = mp_os_capabilities();
+    EXPECT_TRUE(Has(r.out, "memory from this OS:\n  pages                        " +
+                               std::to_string(caps->page_size) + " bytes, reserved in steps of " +
+                               std::to_string(caps->granularity) + "\n"))
+        << r.out;
+    EXPECT_TRUE(Has(r.out, std::string("  seal against change          ") +
+                               (caps->mseal ? "yes" : "no") + "\n"))
+        << r.out;
 }
 
 // Without --mode the demo takes the first way the probe found working:

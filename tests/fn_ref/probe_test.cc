@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "memory_pages/memory_pages.h"
@@ -68,6 +69,14 @@ TEST(JitProbe, ReportsWhatThisBuildAllows) {
     EXPECT_EQ(caps.dual_mapping.works, MP_HAVE_DUAL != 0);
     EXPECT_EQ(caps.dual_mapping.status, MP_HAVE_DUAL ? MP_OK : MP_ENOTSUP);
     EXPECT_EQ(caps.dual_mapping.os_error, 0);
+
+    // What the OS offers beside executable memory, for the log
+    // (tests/internals/os_probe_test checks each field).
+    const mp_os_caps *os = mp_os_capabilities();
+    std::printf("[ os caps  ] page %zu, granularity %zu, huge %zu, thp %d, populate_write %d, "
+                "no_dump %d, remap %d, mseal %d, fixed_noreplace %d, sync_core %d\n",
+                os->page_size, os->granularity, os->huge_page_size, os->thp, os->populate_write,
+                os->no_dump, os->remap, os->mseal, os->fixed_noreplace, os->sync_core);
 }
 
 // The OS refuses execute permission as SELinux's execmem or PaX would

@@ -385,9 +385,9 @@ static const mp__sys_api sys_counting = {
 
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
- * size, flags, to); mlock (addr, size); membarrier (cmd, flags); sysconf
- * (name); open (flags); read (fd, size); close (fd); memfd_create (flags);
- * ftruncate (fd, size). */
+ * size, flags, to); mlock (addr, size); membarrier (cmd, flags); mseal
+ * (addr, size, flags); sysconf (name); open (flags); read (fd, size); close
+ * (fd); memfd_create (flags); ftruncate (fd, size). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -428,6 +428,11 @@ static int w_mlock(const void *addr, size_t size) {
 static int w_membarrier(int cmd, unsigned flags) {
     if (sys_hit("membarrier", true, U(cmd), flags, 0, 0)) SYS_FAIL(-1);
     return mp__sys_native.membarrier(cmd, flags);
+}
+
+static int w_mseal(void *addr, size_t size, unsigned long flags) {
+    if (sys_hit("mseal", true, U(addr), size, flags, 0)) SYS_FAIL(-1);
+    return mp__sys_native.mseal(addr, size, flags);
 }
 
 static int w_sched_yield(void) {
@@ -473,6 +478,7 @@ static const mp__sys_api sys_counting = {
     .mremap = w_mremap,
     .mlock = w_mlock,
     .membarrier = w_membarrier,
+    .mseal = w_mseal,
     .sched_yield = w_sched_yield,
     .sysconf = w_sysconf,
     .open = w_open,

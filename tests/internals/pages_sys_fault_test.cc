@@ -104,7 +104,7 @@ bool NoDumpSupported() {
 // then MP_HUGE_TRY reserves with room for alignment and trims it
 // (os_posix.c trim_to_alignment), and MP_HUGE_REQUIRE asks for MAP_HUGETLB.
 bool HugePagesKnown() {
-    return mp__os_huge_page_size() > mp_page_size();
+    return mp__os_cfg.huge_page_size > mp_page_size();
 }
 
 // Whether the log since the last sys_fault_arm holds a call of entry.
@@ -122,9 +122,8 @@ class PagesSysFault : public ::testing::Test {
     void SetUp() override {
         // Everything the library does once per process happens now, before
         // the walks, so that every walk sees the same calls each time: the
-        // registry's first slots, the page and huge page sizes, and the
-        // membarrier registration of the first move into an executable
-        // state. The mapping count's own first fopen is warmed up too.
+        // registry's first slots and the membarrier registration of the first move into an
+        // executable state. The mapping count's own first fopen is warmed up too.
         mp__ref warm{};
         ASSERT_EQ(mp__pages_new(1, nullptr, kRW, &warm), MP_OK);
 #if MP_HAVE_RX
@@ -134,7 +133,6 @@ class PagesSysFault : public ::testing::Test {
 #else
         ASSERT_EQ(mp__pages_free(&warm, kRW), MP_OK);
 #endif
-        (void)mp__os_huge_page_size();
         (void)mappings_count();
         fault_install();
         sys_fault_install();

@@ -61,9 +61,45 @@ bool ReadMaps(std::vector<Mapping> *out) {
         out->push_back(m);
     }
     return !out->empty();
+#elif defined(_WIN32)
+    // Every region of the address space that is not free, as VirtualQuery
+    // reports it: reserved regions and PAGE_NOACCESS or PAGE_GUARD pages have
+    // no access; copy-on-write pages count as writable, since a write to
+    // them succeeds.
+    out->clear();
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    const uint8_t *at = static_cast<const uint8_t *>(info.lpMinimumApplicationAddress);
+    const uint8_t *end = static_cast<const uint8_t *>(info.lpMaximumApplicationAddress);
+    MEMORY_BASIC_INFORMATION region;
+    while (at < end && VirtualQuery(at, &region, sizeof region) == sizeof region) {
+        const uint8_t *next = static_cast<const uint8_t *>(region.BaseAddress) + region.RegionSize;
+        if (region.State != MEM_FREE) {
+            Mapping m;
+            m.start = reinterpret_cast<uintptr_t>(region.BaseAddress);
+            m.end = reinterpret_cast<uintptr_t>(next);
+            const DWORD p = region.State == MEM_COMMIT && !(region.Protect & PAGE_GUARD)
+                                ? region.Protect & 0xff
+                                : PAGE_NOACCESS;
+            m.read = p != PAGE_NOACCESS && p != PAGE_EXECUTE;
+            m.write = p == PAGE_READWRITE || p == PAGE_WRITECOPY || p == PAGE_EXECUTE_READWRITE ||
+                      p == PAGE_EXECUTE_WRITECOPY;
+            m.exec = p == PAGE_EXECUTE || p == PAGE_EXECUTE_READ || p == PAGE_EXECUTE_READWRITE ||
+                     p == PAGE_EXECUTE_WRITECOPY;
+            char text[96];
+            std::snprintf(text, sizeof text, "%p-%p %c%c%c state 0x%lx protect 0x%lx",
+                          region.BaseAddress, static_cast<const void *>(next), m.read ? 'r' : '-',
+                          m.write ? 'w' : '-', m.exec ? 'x' : '-',
+                          static_cast<unsigned long>(region.State),
+                          static_cast<unsigned long>(region.Protect));
+            m.line = text;
+            out->push_back(m);
+        }
+        at = next;
+    }
+    return !out->empty();
 #else
-    // Elsewhere a file of that name, if there is one, does not describe the
-    // process's own pages: under wine it shows the Linux process around it.
+    // Elsewhere there is no such view of the process's own pages.
     (void)out;
     return false;
 #endif

@@ -2,10 +2,10 @@
  * What the OS says about this process's memory, for tests that check the
  * library's effect on it rather than its return values.
  *
- * Mappings and smaps come from Linux's /proc/self/maps and /proc/self/smaps
- * (on Linux only); residency from mincore() (on POSIX systems). Each function
- * returns false where the facts are not available, and the tests skip with a
- * reason then.
+ * Mappings come from Linux's /proc/self/maps, and on Windows from
+ * VirtualQuery; smaps from /proc/self/smaps (on Linux only); residency from mincore() (on POSIX
+ * systems). Each function returns false where the facts are not available, and the tests skip with
+ * a reason then.
  */
 #ifndef MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
 #define MEMORY_PAGES_TESTS_SUPPORT_MEMORY_FACTS_H
@@ -17,7 +17,7 @@
 
 namespace mp_test {
 
-/* One line of /proc/self/maps. */
+/* One line of /proc/self/maps, or one region VirtualQuery reports. */
 struct Mapping {
     uintptr_t start = 0;
     uintptr_t end = 0;

@@ -251,14 +251,13 @@ template <class V> class VecSysFaultTest : public ::testing::Test {
   protected:
     void SetUp() override {
         /* What happens once per process happens now: the registry's first
-         * slots, the page sizes, the mapping count's first fopen. */
+         * slots, the mapping count's first fopen. */
         using Ops = VecOps<V>;
         V warm;
         ASSERT_EQ(MP_OK, Ops::New(&warm));
         ASSERT_EQ(MP_OK, Ops::Push(&warm, MakeElem<typename Ops::Elem>(1)));
         ASSERT_EQ(MP_OK, Ops::Free(&warm));
         ASSERT_EQ(MP_OK, mp__vec_cache_drain());
-        (void)mp__os_huge_page_size();
         (void)mappings_count();
         fault_install();
         sys_fault_install();

@@ -39,12 +39,33 @@ const char *mp_status_str(mp_status s);
  * OS error behind it or no call has failed yet. */
 int mp_os_error(void);
 
-/* Returns the size of a page in bytes, queried from the OS on first use. */
+/* Returns the size of a page in bytes, as the OS reports it. */
 size_t mp_page_size(void);
 
 /* Returns the granularity of address-space reservations in bytes: 64 KiB on
  * Windows, the page size elsewhere. */
 size_t mp_alloc_granularity(void);
+
+/* What the OS and its kernel offer this library, learnt once when the
+ * library is loaded (docs/platforms.md says what each field means on each
+ * platform). A true field is what the kernel advertises; a call that relies
+ * on it still checks the result, because a sandbox (seccomp) or an emulator
+ * may refuse what the kernel knows. */
+typedef struct mp_os_caps {
+    size_t page_size;      /* mp_page_size() */
+    size_t granularity;    /* mp_alloc_granularity() */
+    size_t huge_page_size; /* explicit huge pages for MP_HUGE_REQUIRE; 0 when there are none */
+    bool thp;              /* transparent huge pages on request (MP_HUGE_TRY) */
+    bool populate_write;   /* a writable range is pre-faulted in one call, not a fault a page */
+    bool no_dump;          /* a range can be left out of core dumps */
+    bool remap;            /* pages move to another address without being copied */
+    bool mseal;            /* a range can be sealed against change for the life of the process */
+    bool fixed_noreplace;  /* placing memory at an address fails rather than replace a mapping */
+    bool sync_core;        /* every thread's instruction stream is made coherent in one call */
+} mp_os_caps;
+
+/* Returns the capabilities of this system; never NULL. */
+const mp_os_caps *mp_os_capabilities(void);
 
 /* Whether pages should be backed by huge pages. MP_HUGE_TRY is a hint that
  * the OS may ignore; MP_HUGE_REQUIRE fails unless the OS gives huge pages. */
