@@ -18,8 +18,11 @@
  *   query  mp_query of an address in the newest of N live page sets (it
  *      scans the registry's slots, so its cost grows with N), reported per
  *      query and per slot scanned.
+ *   dual  (issue 14) the rw -> rx transition of 1 page against
+ *      mp_pages_dual_sync of the same page (goal: sync <= 0.2x).
  *
- * It needs a build with allow_exec (--config=exec). Every result is
+ * It needs a build with allow_exec (--config=exec), and allow_dual_map for
+ * the dual workload (--config=dual, which bench/run.sh uses). Every result is
  * checked: the pages keep their contents, and the calls add up. Usage:
  * exec_bench [--tiny] [--rounds N] [--tsv FILE] [--only W,...]
  * (bench/harness.h).
@@ -352,6 +355,93 @@ static bool bench_query(const mpb_opts *opts) {
     return ok;
 }
 
+/* ---- Workload "dual": making written code runnable ----
+ *
+ * What a JIT pays each time it has written code and wants to run it: the
+ * transition of 1 page from rw to rx (mprotect and the instruction-stream
+ * flush), against mp_pages_dual_sync of the same page of a dual pair (the
+ * flush alone: no protection changes, no TLB shootdown). Only the rw -> rx
+ * half of each round trip is timed; the way back to rw is not. Needs a
+ * build with allow_dual_map (--config=dual). */
+
+#if MP_HAVE_DUAL
+enum { READY_TRANSITION, READY_SYNC, READY_COUNT };
+static const char *const ready_names[READY_COUNT] = {"rw -> rx transition, 1 page",
+                                                     "mp_pages_dual_sync, 1 page"};
+
+static bool ready_transition(size_t reps, uint64_t *ns) {
+    const size_t len = mp_page_size();
+    mp_pages_rw rw;
+    mp_pages_rx rx;
+    mp_status s = mp_pages_rw_new(len, &rw);
+    if (s != MP_OK) return status_fail("mp_pages_rw_new", s);
+    memset(mp_pages_rw_data_mut(&rw), FILL, len);
+    bool in_rx = false;
+    uint64_t total = 0;
+    for (size_t r = 0; r < reps; r++) {
+        uint64_t start = mpb_clock_ns();
+        s = mp_pages_rw_into_rx(&rw, &rx);
+        total += mpb_clock_ns() - start;
+        if (s != MP_OK) break;
+        in_rx = true;
+        if ((s = mp_pages_rx_into_rw(&rx, &rw)) != MP_OK) break;
+        in_rx = false;
+    }
+    *ns = total;
+    bool ok = s == MP_OK ? true : status_fail("transition", s);
+    s = in_rx ? mp_pages_rx_free(&rx) : mp_pages_rw_free(&rw);
+    return s == MP_OK ? ok : status_fail("free", s);
+}
+
+static bool ready_sync(size_t reps, uint64_t *ns) {
+    const size_t len = mp_page_size();
+    mp_pages_dual p;
+    mp_status s = mp_pages_dual_new(len, &p);
+    if (s != MP_OK) return status_fail("mp_pages_dual_new", s);
+    uint8_t *rw = mp_pages_dual_data_mut(&p);
+    memset(rw, FILL, len);
+    uint64_t total = 0;
+    for (size_t r = 0; r < reps && s == MP_OK; r++) {
+        /* A write between syncs, as a JIT patching its code does (untimed). */
+        rw[r % len] = FILL;
+        uint64_t start = mpb_clock_ns();
+        s = mp_pages_dual_sync(&p, 0, len);
+        total += mpb_clock_ns() - start;
+    }
+    *ns = total;
+    bool ok = s == MP_OK ? true : status_fail("mp_pages_dual_sync", s);
+    if (ok && mp_pages_dual_code(&p)[len - 1] != FILL) ok = mpb_fail("the code view lost the data");
+    s = mp_pages_dual_free(&p);
+    return s == MP_OK ? ok : status_fail("mp_pages_dual_free", s);
+}
+
+static bool ready_run(void *ctx, size_t c, uint64_t *ns) {
+    size_t reps = *(const size_t *)ctx;
+    return c == READY_TRANSITION ? ready_transition(reps, &ns[0]) : ready_sync(reps, &ns[0]);
+}
+
+static bool bench_ready(const mpb_opts *opts) {
+    size_t reps = opts->tiny ? 10 : 20000;
+    printf("dual: code made runnable after writing, 1 page, %zu times\n", reps);
+    uint64_t best[READY_COUNT * MPB_MAX_METRICS];
+    if (!mpb_interleave(opts, READY_COUNT, ready_run, &reps, best)) return false;
+    for (size_t c = 0; c < READY_COUNT; c++) {
+        mpb_measure(opts, "dual", ready_names[c], (double)best[c * MPB_MAX_METRICS] / (double)reps,
+                    "ns each");
+    }
+    mpb_ratio(opts, "dual", ready_names[READY_SYNC], ready_names[READY_TRANSITION],
+              (double)best[READY_SYNC * MPB_MAX_METRICS] /
+                  (double)best[READY_TRANSITION * MPB_MAX_METRICS],
+              0.2);
+    return true;
+}
+#else
+static bool bench_ready(const mpb_opts *opts) {
+    (void)opts;
+    return mpb_fail("dual: needs a build with allow_dual_map (--config=dual)");
+}
+#endif
+
 int main(int argc, char **argv) {
     mpb_opts opts;
     int status = mpb_init(argc, argv, "exec_bench", &opts);
@@ -360,5 +450,6 @@ int main(int argc, char **argv) {
     if (mpb_selected(&opts, "6")) bench_call(&opts);
     if (mpb_selected(&opts, "near")) bench_near(&opts);
     if (mpb_selected(&opts, "query")) bench_query(&opts);
+    if (mpb_selected(&opts, "dual")) bench_ready(&opts);
     return mpb_finish(&opts);
 }

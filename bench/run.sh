@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite of memory_pages (issue 5, docs/benchmarks.md):
-# builds bench/ with -c opt and --config=exec, runs vec_bench (workloads 1,
-# 2, 3, 4, 7, 8 of issue 11 and 9 of issue 13) and exec_bench (5, 6) one
-# after the other, then prints a table of every ratio against its goal and
-# writes a PNG plot (bench/plot.py, with Debian's python3-matplotlib,
+# builds bench/ with -c opt and --config=dual, runs vec_bench (workloads 1,
+# 2, 3, 4, 7, 8 of issue 11 and 9 of issue 13) and exec_bench (5, 6, dual)
+# one after the other, then prints a table of every ratio against its goal
+# and writes a PNG plot (bench/plot.py, with Debian's python3-matplotlib,
 # installed here when missing).
 #
 # Usage: bench/run.sh [--tiny] [--rounds N] [--only W,...] [--out DIR]
@@ -83,10 +83,11 @@ startup=()
 if [[ -n "${MP_BAZEL_OUTPUT_ROOT:-}" ]]; then
     startup+=("--output_user_root=$MP_BAZEL_OUTPUT_ROOT")
 fi
-# -c opt is -O2; --config=exec gives the executable states that workloads 5
-# and 6 need. No bazel-* links are made, so that this never moves the links
+# -c opt is -O2; --config=dual gives the executable states that workloads 5
+# and 6 need, and the dual pair of workload "dual" (it is exec plus
+# allow_dual_map, which changes nothing else). No bazel-* links are made, so that this never moves the links
 # of another build in the same tree.
-build_flags=(-c opt --config=exec --symlink_prefix=/)
+build_flags=(-c opt --config=dual --symlink_prefix=/)
 bazel "${startup[@]}" build "${build_flags[@]}" //bench:vec_bench //bench:exec_bench
 bin=$(bazel "${startup[@]}" info "${build_flags[@]}" bazel-bin 2>/dev/null)
 

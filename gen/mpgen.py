@@ -88,6 +88,12 @@ def add_states_command(sub):
         help="feature deny_xw, on by default: no page is ever writable and executable",
     )
     p.set_defaults(deny_xw=True)
+    p.add_argument(
+        "--allow-dual-map",
+        action="store_true",
+        help="feature allow_dual_map: with --allow-exec, mp_pages_dual (one memory mapped "
+        "read-write and read-execute at two addresses) exists; off by default",
+    )
     p.add_argument("--features", required=True, help="output: memory_pages/features.h")
     p.add_argument("--header", required=True, help="output: memory_pages/memory_pages.h")
     p.set_defaults(run=run_states)
@@ -100,10 +106,13 @@ def run_states(args):
         "deny_xw": args.deny_xw,
         "have_rx": any(s.name == "rx" for s in states),
         "have_rwx": any(s.name == "rwx" for s in states),
+        "allow_dual_map": args.allow_dual_map,
+        # The dual pair runs code, so it needs allow_exec as well.
+        "have_dual": args.allow_exec and args.allow_dual_map,
     }
     write(
         (args.features, render("features.h.j2", features=features)),
-        (args.header, render("memory_pages.h.j2", states=states)),
+        (args.header, render("memory_pages.h.j2", states=states, have_dual=features["have_dual"])),
     )
 
 

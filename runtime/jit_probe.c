@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "memory_pages/internal/dual.h"
 #include "runtime/os.h"
 #include "runtime/status.h"
 
@@ -95,11 +96,27 @@ static void probe_write_and_exec(mp_jit_way *way) {
     (void)mp__pages_free(&ref, rwx);
 }
 
+/* Tries writing the test function through the read-write view of a dual
+ * pair and running it from the read-execute view. */
+static void probe_dual_mapping(mp_jit_way *way) {
+    mp__ref pair;
+    mp_status s = mp__dual_new(1, NULL, &pair);
+    if (s != MP_OK) {
+        refused(way, s);
+        return;
+    }
+    memcpy(mp__dual_data_mut(&pair), probe_code, PROBE_CODE_SIZE);
+    (void)mp__dual_sync(&pair, 0, mp__dual_len(&pair));
+    run(mp__dual_code(&pair), way);
+    (void)mp__dual_free(&pair);
+}
+
 mp_status mp_jit_probe(mp_jit_caps *out) {
     if (out == NULL) return mp__fail(MP_EINVAL);
     mp_jit_caps caps;
     probe_write_then_exec(&caps.write_then_exec);
     probe_write_and_exec(&caps.write_and_exec);
+    probe_dual_mapping(&caps.dual_mapping);
     caps.ran_code = PROBE_CODE_SIZE > 0;
     *out = caps;
     return MP_OK;

@@ -127,6 +127,27 @@ typedef struct mp__os_api {
      * found, MP_ENOTSUP where the platform cannot place reservations. */
     mp_status (*reserve_near)(size_t size, unsigned flags, const void *target, size_t max_distance,
                               void **out);
+
+    /* ---- Dual mapping (runtime/dual.c, builds with allow_dual_map) ----
+     * One memory mapped twice, read-write and read-execute. Callers of
+     * these entries check that the build allows the pair; no view is ever
+     * writable and executable, whatever the build. */
+
+    /* Maps size bytes of fresh shared memory, which read as zeros, twice:
+     * read-write at *rw_view + data_at and read-execute at *rx_view +
+     * data_at, each inside a view of view_size bytes whose other pages are
+     * reserved with no access (the guard pages). A child made by fork does
+     * not inherit the read-write view. MP_EACCES where the OS refuses shared
+     * executable memory, MP_ENOTSUP where the platform cannot map it so (no
+     * dual mapping, or guard pages on Windows). On failure nothing is
+     * mapped. */
+    mp_status (*dual_map)(size_t view_size, size_t data_at, size_t size, void **rw_view,
+                          void **rx_view);
+    /* Gives back one view that dual_map made, with its guard pages. */
+    mp_status (*dual_unmap)(void *view, size_t view_size);
+    /* Gives back both views that one dual_map made. On failure nothing was
+     * given back, except where the platform file says otherwise. */
+    mp_status (*dual_release)(void *rw_view, void *rx_view, size_t view_size);
 } mp__os_api;
 
 /* The table in use. In the fault-injection build tests may replace entries

@@ -132,12 +132,22 @@ static int sys_open(const char *path, int flags) {
     return open(path, flags);
 }
 
+static int sys_memfd_create(const char *name, unsigned flags) {
+#if defined(__linux__) && defined(SYS_memfd_create)
+    return (int)syscall(SYS_memfd_create, name, flags);
+#else
+    (void)name, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 #define SYS_API                                                                                    \
     {                                                                                              \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise,                  \
         .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier, .mseal = sys_mseal,    \
         .sched_yield = sched_yield, .sysconf = sysconf, .open = sys_open, .read = read,            \
-        .close = close,                                                                            \
+        .close = close, .memfd_create = sys_memfd_create, .ftruncate = ftruncate,                  \
     }
 
 const mp__sys_api mp__sys_native = SYS_API;
@@ -591,6 +601,102 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
 #endif
 }
 
+/* ---- Dual mapping ----
+ *
+ * Linux: the memory is a memfd (memfd_create, Linux 3.17), mapped MAP_SHARED
+ * twice, read-write and read-execute. Both views and their guard pages lie in
+ * one reservation, [rw view][rx view], so that one munmap gives the pair back
+ * at once and nothing is left half freed. Linux 6.3 added MFD_EXEC and
+ * MFD_NOEXEC_SEAL and the sysctl vm.memfd_noexec: without MFD_EXEC a memfd
+ * may be sealed against execution (and the kernel warns), and at
+ * vm.memfd_noexec=2 a memfd that asks for MFD_EXEC is refused with EACCES,
+ * which gives MP_EACCES, as SELinux's refusal of executable shared memory
+ * (EACCES or EPERM from mmap) does. Older kernels refuse the unknown flag
+ * with EINVAL: the memfd is made again without it. The read-write view is
+ * MADV_DONTFORK: a child made by fork has no mapping there, so it cannot
+ * write the parent's code (MADV_WIPEONFORK works on private memory only).
+ * The child inherits the read-execute view, as it does every other code.
+ *
+ * macOS (not built or run here; from Apple's documentation only): the way
+ * there is mach_vm_remap() of a MAP_JIT range into a second address with
+ * copy = FALSE and then mprotect of the original read-write and the copy
+ * read-execute; with the hardened runtime that needs the allow-jit
+ * entitlement, and on Apple silicon an RWX MAP_JIT range is per thread.
+ * That path is not written: unverified code that runs JIT memory would be
+ * worse than none. Other POSIX systems (the BSDs) have shm_open or
+ * memfd_create with their own rules on execution, also not written. Both
+ * give MP_ENOTSUP.
+ */
+
+/* The Linux flags, for C libraries older than them. */
+#define MP_MFD_CLOEXEC 0x0001u
+#define MP_MFD_EXEC 0x0010u /* Linux 6.3 */
+
+/* Returns a memfd whose memory may be mapped executable, or -1 with errno
+ * set. */
+static int exec_memfd(void) {
+    int fd = mp__sys.memfd_create("memory_pages_dual", MP_MFD_CLOEXEC | MP_MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) {
+        /* A kernel before 6.3 does not know MFD_EXEC; its memfds may all
+         * be mapped executable. */
+        fd = mp__sys.memfd_create("memory_pages_dual", MP_MFD_CLOEXEC);
+    }
+    return fd;
+}
+
+static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
+                                void **rx_view) {
+#ifdef __linux__
+    if (view_size > SIZE_MAX / 2) return mp__fail(MP_EOVERFLOW);
+    int fd = exec_memfd();
+    if (fd < 0) {
+        /* A kernel without memfd_create, or an emulator that hides it. */
+        if (errno == ENOSYS) return mp__fail_os(MP_ENOTSUP, errno);
+        return fail_errno();
+    }
+    mp_status s = MP_OK;
+    unsigned char *base = MAP_FAILED;
+    if (mp__sys.ftruncate(fd, (off_t)size) != 0) {
+        s = fail_errno();
+    } else if ((base = mp__sys.mmap(NULL, 2 * view_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                                    0)) == MAP_FAILED) {
+        s = fail_errno();
+    } else if (mp__sys.mmap(base + data_at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                            fd, 0) == MAP_FAILED ||
+               mp__sys.mmap(base + view_size + data_at, size, PROT_READ | PROT_EXEC,
+                            MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+               mp__sys.madvise(base + data_at, size, MADV_DONTFORK) != 0) {
+        s = fail_errno();
+    }
+    /* The mappings keep the memory alive; the descriptor is not needed.
+     * Linux releases it even when close reports an error, so there is
+     * nothing to undo then. */
+    int saved = errno;
+    (void)mp__sys.close(fd);
+    errno = saved;
+    if (s != MP_OK) {
+        if (base != MAP_FAILED) (void)mp__sys.munmap(base, 2 * view_size);
+        return s;
+    }
+    *rw_view = base;
+    *rx_view = base + view_size;
+    return MP_OK;
+#else
+    (void)view_size, (void)data_at, (void)size, (void)rw_view, (void)rx_view;
+    return mp__fail(MP_ENOTSUP);
+#endif
+}
+
+static mp_status posix_dual_unmap(void *view, size_t view_size) {
+    return mp__sys.munmap(view, view_size) == 0 ? MP_OK : fail_errno();
+}
+
+static mp_status posix_dual_release(void *rw_view, void *rx_view, size_t view_size) {
+    /* dual_map put the views side by side: one call gives both back. */
+    (void)rx_view;
+    return mp__sys.munmap(rw_view, 2 * view_size) == 0 ? MP_OK : fail_errno();
+}
+
 /* Reserved memory is committed on first touch, so committing is only giving
  * the range its access. */
 #define POSIX_API                                                                                  \
@@ -600,7 +706,8 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
         .discard = posix_discard, .advise = posix_advise, .huge_hint = posix_huge_hint,            \
         .populate = posix_populate, .lock = posix_lock, .no_dump = posix_no_dump,                  \
         .flush_icache = posix_flush_icache, .seal = posix_seal,                                    \
-        .reserve_near = posix_reserve_near,                                                        \
+        .reserve_near = posix_reserve_near, .dual_map = posix_dual_map,                            \
+        .dual_unmap = posix_dual_unmap, .dual_release = posix_dual_release,                        \
     }
 
 const mp__os_api mp__os_native = POSIX_API;

@@ -131,7 +131,9 @@ static PVOID sys_alloc2(PVOID addr, SIZE_T size, ULONG type, ULONG protect,
         .FlushInstructionCache = FlushInstructionCache,                                            \
         .FlushProcessWriteBuffers = FlushProcessWriteBuffers, .SwitchToThread = SwitchToThread,    \
         .GetSystemInfo = GetSystemInfo, .prefetch = sys_prefetch, .VirtualAlloc2 = sys_alloc2,     \
-        .VirtualQuery = VirtualQuery,                                                              \
+        .VirtualQuery = VirtualQuery, .CreateFileMappingW = CreateFileMappingW,                    \
+        .MapViewOfFile = MapViewOfFile, .UnmapViewOfFile = UnmapViewOfFile,                        \
+        .CloseHandle = CloseHandle,                                                                \
     }
 
 const mp__sys_api mp__sys_native = SYS_API;
@@ -384,6 +386,71 @@ static mp_status win_reserve_near(size_t size, unsigned flags, const void *targe
     return mp__fail_os(MP_ENOMEM, (int)err);
 }
 
+/* ---- Dual mapping ----
+ *
+ * A section backed by the paging file (CreateFileMappingW with
+ * INVALID_HANDLE_VALUE), created PAGE_EXECUTE_READWRITE so that views of
+ * it may be either, and mapped twice: FILE_MAP_WRITE gives a read-write
+ * view, FILE_MAP_READ | FILE_MAP_EXECUTE a read-execute one. The views keep
+ * the section alive, so its handle is closed at once; handles are not
+ * inherited by child processes, and Windows has no fork. Under Arbitrary
+ * Code Guard the section is refused with ERROR_DYNAMIC_CODE_BLOCKED
+ * (MP_EACCES).
+ *
+ * MapViewOfFile places each view where the system chooses, so there is no
+ * room for guard pages around it: a pair with guard pages gives MP_ENOTSUP.
+ * Windows 10 1803 and later could place views inside a reservation with
+ * placeholders (VirtualAlloc2 with MEM_RESERVE_PLACEHOLDER, then
+ * MapViewOfFile3 with MEM_REPLACE_PLACEHOLDER); that is not written.
+ *
+ * The two views are two calls to give back. The read-execute view goes
+ * first, so that a failure there changes nothing; UnmapViewOfFile fails only
+ * for an address that is not the base of a view, which this layer never
+ * passes, so a failure of the second is ignored: the view would stay mapped
+ * and unreachable, a leak, never a fault.
+ */
+
+static mp_status win_dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
+                              void **rx_view) {
+    if (data_at != 0 || view_size != size) return mp__fail(MP_ENOTSUP);
+    uint64_t size64 = size;
+    HANDLE section =
+        mp__sys.CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE_READWRITE | SEC_COMMIT,
+                                   (DWORD)(size64 >> 32), (DWORD)size64, NULL);
+    if (section == NULL) return fail_last_error();
+    mp_status s = MP_OK;
+    void *rw = mp__sys.MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, size);
+    void *rx = NULL;
+    if (rw == NULL) {
+        s = fail_last_error();
+    } else if ((rx = mp__sys.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0,
+                                           size)) == NULL) {
+        s = fail_last_error();
+        (void)mp__sys.UnmapViewOfFile(rw);
+    }
+    /* Closing a handle this layer just opened fails only for a bad handle;
+     * the views keep the section alive either way. */
+    DWORD err = GetLastError();
+    (void)mp__sys.CloseHandle(section);
+    SetLastError(err);
+    if (s != MP_OK) return s;
+    *rw_view = rw;
+    *rx_view = rx;
+    return MP_OK;
+}
+
+static mp_status win_dual_unmap(void *view, size_t view_size) {
+    (void)view_size;
+    return mp__sys.UnmapViewOfFile(view) ? MP_OK : fail_last_error();
+}
+
+static mp_status win_dual_release(void *rw_view, void *rx_view, size_t view_size) {
+    (void)view_size;
+    if (!mp__sys.UnmapViewOfFile(rx_view)) return fail_last_error();
+    (void)mp__sys.UnmapViewOfFile(rw_view);
+    return MP_OK;
+}
+
 #define WINDOWS_API                                                                                \
     {                                                                                              \
         .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
@@ -391,6 +458,7 @@ static mp_status win_reserve_near(size_t size, unsigned flags, const void *targe
         .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
         .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
         .flush_icache = win_flush_icache, .seal = win_seal, .reserve_near = win_reserve_near,      \
+        .dual_map = win_dual_map, .dual_unmap = win_dual_unmap, .dual_release = win_dual_release,  \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;

@@ -185,7 +185,10 @@ mp_status mp__pages_free(mp__ref *ref, unsigned prot) {
     mp_status s;
     mp__slot *slot = hold(ref, prot, &s);
     if (slot == NULL) return s;
-    s = mp__os.release(slot->map_base, slot->map_size);
+    /* The read-execute view a dual pair left (runtime/dual.c) is a view of
+     * shared memory, which the OS gives back its own way. */
+    s = (slot->flags & MP__SLOT_VIEW) ? mp__os.dual_unmap(slot->map_base, slot->map_size)
+                                      : mp__os.release(slot->map_base, slot->map_size);
     if (s != MP_OK) {
         mp__slot_restore(slot, ref);
         return s;
@@ -203,6 +206,12 @@ static mp_status move_on(mp__ref *from, unsigned from_prot, unsigned to_prot,
     mp_status s;
     mp__slot *slot = hold(from, from_prot, &s);
     if (slot == NULL) return s;
+    /* The read-execute view a dual pair left never becomes writable again:
+     * on Windows the view cannot, and elsewhere its memory is shared. */
+    if ((slot->flags & MP__SLOT_VIEW) && (to_prot & MP__PROT_WRITE)) {
+        mp__slot_restore(slot, from);
+        return mp__fail(MP_ENOTSUP);
+    }
 
     /* A slot whose generations are used up moves to a fresh slot; take it
      * first, so that no failure can come after the step. */

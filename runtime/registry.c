@@ -147,6 +147,8 @@ void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
 void mp__slot_free(mp__slot *slot, uint32_t index) {
     uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS;
     atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    /* Only a dual pair sets alt; the next owner of the slot starts without. */
+    atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
     /* A generation that wrapped would make old references live again once
      * the slot is reused: retire the slot instead. */
     if (gen == UINT32_MAX) return;
@@ -165,6 +167,7 @@ bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
     v.data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
     v.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
     v.prot = atomic_load_explicit(&slot->prot, memory_order_relaxed);
+    v.alt = (unsigned char *)atomic_load_explicit(&slot->alt, memory_order_relaxed);
     /* Seqlock read: the fields belong to ref only if the generation did not
      * move while they were read. */
     atomic_thread_fence(memory_order_acquire);

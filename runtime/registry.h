@@ -92,7 +92,8 @@ typedef struct mp__slot {
     uint32_t next_free;        /* free-list link, guarded by the registry lock */
     atomic_uintptr_t data;     /* first byte of the data */
     atomic_size_t len;         /* bytes of data */
-    atomic_uint prot;          /* MP__PROT_* bits of the data */
+    atomic_uint prot;          /* MP__PROT_* bits of the data (MP__DUAL for a dual pair) */
+    atomic_uintptr_t alt;      /* a dual pair's read-write view of the data; 0 otherwise */
     /* Owned by the holder of the slot. */
     void *map_base;  /* the whole reservation, guard pages included */
     size_t map_size; /* its size */
@@ -103,14 +104,17 @@ typedef struct mp__slot {
     mp__extent_cell extents[2][MP__SLOT_EXTENTS];
 } mp__slot;
 
-/* Bits of mp__slot.flags. */
-enum { MP__SLOT_LOCKED = 1 };
+/* Bits of mp__slot.flags. MP__SLOT_VIEW: the data is a view of shared
+ * memory (a dual pair, or the read-execute view that mp__dual_into_rx left),
+ * given back with the OS layer's dual_unmap instead of release. */
+enum { MP__SLOT_LOCKED = 1, MP__SLOT_VIEW = 2 };
 
 /* A consistent copy of the fields of a live slot. */
 typedef struct mp__slot_view {
     unsigned char *data;
     size_t len;
     unsigned prot;
+    unsigned char *alt;
 } mp__slot_view;
 
 /* Whether gen is the generation of a live slot. */

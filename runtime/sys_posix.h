@@ -6,7 +6,8 @@
  *
  * Each entry has the signature and the error convention of the POSIX or
  * Linux call it names (-1 or MAP_FAILED with errno set); mremap,
- * membarrier and mseal take fixed arguments instead of C varargs.
+ * membarrier, mseal and memfd_create take fixed arguments instead of C
+ * varargs.
  */
 #ifndef MEMORY_PAGES_RUNTIME_SYS_POSIX_H
 #define MEMORY_PAGES_RUNTIME_SYS_POSIX_H
@@ -35,6 +36,9 @@ typedef struct mp__sys_api {
     int (*open)(const char *path, int flags);
     ssize_t (*read)(int fd, void *buf, size_t size);
     int (*close)(int fd);
+    /* The dual mapping's memory: Linux memfd_create (ENOSYS elsewhere). */
+    int (*memfd_create)(const char *name, unsigned flags);
+    int (*ftruncate)(int fd, off_t size);
 } mp__sys_api;
 
 extern MP__HOOKABLE mp__sys_api mp__sys;

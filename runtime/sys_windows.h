@@ -39,6 +39,14 @@ typedef struct mp__sys_api {
     (PVOID addr, SIZE_T size, ULONG type, ULONG protect, MEM_EXTENDED_PARAMETER *params,
      ULONG count);
     SIZE_T(WINAPI *VirtualQuery)(LPCVOID addr, PMEMORY_BASIC_INFORMATION info, SIZE_T size);
+    /* The dual mapping's section and its views. */
+    HANDLE(WINAPI *CreateFileMappingW)
+    (HANDLE file, LPSECURITY_ATTRIBUTES attributes, DWORD protect, DWORD size_high, DWORD size_low,
+     LPCWSTR name);
+    LPVOID(WINAPI *MapViewOfFile)
+    (HANDLE mapping, DWORD access, DWORD offset_high, DWORD offset_low, SIZE_T size);
+    BOOL(WINAPI *UnmapViewOfFile)(LPCVOID base);
+    BOOL(WINAPI *CloseHandle)(HANDLE handle);
 } mp__sys_api;
 
 extern MP__HOOKABLE mp__sys_api mp__sys;

@@ -13,7 +13,8 @@
 # every test of the default build too, plus the executable states, function
 # references and the JIT demo, and emulation makes each run slow. The last
 # line printed is "N passed, N failed", counting those runs; the exit status
-# is 0 only when every run passed.
+# is 0 only when every run passed. On mingw and aarch64 the tests of the
+# dual mapping (//tests/dual:all) run once more, with --config=dual.
 #
 # Usage: tools/cross_test.sh [all|mingw|aarch64|i686]... [-- extra bazel test options]
 #   With no target, or "all", runs all three.
@@ -138,31 +139,46 @@ done
 passed=0
 failed=0
 not_passed=()
+
+# Runs `bazel test` of a pattern for a target in one feature combination
+# (its name and its flags) and counts the run.
+run_tests() {
+    local target=$1 combo=$2 flags=$3 pattern=$4
+    shift 4
+    echo "=== bazel test $pattern [$target, $combo]"
+    local start=$SECONDS status=0
+    # The feature combinations set --platform_suffix too; the last one
+    # given wins, so each target and combination gets its own output
+    # directory here, and switching between them rebuilds nothing.
+    # shellcheck disable=SC2086 # the combination's flags are split on purpose
+    bazel "${startup[@]}" test --keep_going --config="$target" \
+        --test_env=MP_WINEPREFIX="$wine_prefix" $flags \
+        --platform_suffix="-$target-$combo" "$@" -- "$pattern" || status=$?
+    if [[ $status -eq 0 ]]; then
+        passed=$((passed + 1))
+        echo "=== [$target, $combo] passed ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        not_passed+=("$target, $combo: bazel exited with $status")
+        echo "=== [$target, $combo] FAILED, bazel exited with $status ($((SECONDS - start)) s)"
+    fi
+}
+
 for target in "${targets[@]}"; do
     for combo in "${combos[@]}"; do
         if [[ -z "${combo_flags[$combo]+set}" ]]; then
             echo "cross_test: unknown feature combination '$combo'" >&2
             exit 2
         fi
-        echo "=== bazel test $pattern [$target, $combo]"
-        start=$SECONDS
-        status=0
-        # shellcheck disable=SC2086 # the combination's flags are split on purpose
-        # The feature combinations set --platform_suffix too; the last one
-        # given wins, so each target and combination gets its own output
-        # directory here, and switching between them rebuilds nothing.
-        bazel "${startup[@]}" test --keep_going --config="$target" \
-            --test_env=MP_WINEPREFIX="$wine_prefix" ${combo_flags[$combo]} \
-            --platform_suffix="-$target-$combo" "$@" -- "$pattern" || status=$?
-        if [[ $status -eq 0 ]]; then
-            passed=$((passed + 1))
-            echo "=== [$target, $combo] passed ($((SECONDS - start)) s)"
-        else
-            failed=$((failed + 1))
-            not_passed+=("$target, $combo: bazel exited with $status")
-            echo "=== [$target, $combo] FAILED, bazel exited with $status ($((SECONDS - start)) s)"
-        fi
+        run_tests "$target" "$combo" "${combo_flags[$combo]}" "$pattern" "$@"
     done
+    # The dual mapping is platform code of its own (a memfd on Linux, a
+    # section on Windows): its tests run on aarch64 (the instruction cache
+    # of two views of one memory) and mingw, in its own combination, which
+    # changes nothing else (tools/expected_tests.txt).
+    if [[ $target == aarch64 || $target == mingw ]]; then
+        run_tests "$target" dual --config=dual //tests/dual:all "$@"
+    fi
 done
 
 if [[ ${#not_passed[@]} -gt 0 ]]; then

@@ -12,6 +12,10 @@
 #   valgrind  every cc_test of the default           default and rwx
 #             combination under memcheck
 #
+# asan and tsan also run the tests of the dual mapping (//tests/dual, which
+# exists only with --config=dual) once each, in both modes: the rest of the
+# suite gains nothing from that combination (tools/expected_tests.txt).
+#
 # The sanitizer configs are in .bazelrc (gcc's sanitizers). Each step is one
 # `bazel test` per combination; a run passes when Bazel says every test
 # passed. Prints one line per run and, last, "sanitize: N runs passed, N
@@ -117,8 +121,16 @@ for step in "${steps[@]}"; do
             run "$step [$combo]" --config="$step" ${combo_flags[$combo]} \
                 --platform_suffix="-$step-$combo" -- //...
         done
+        if [[ $step == asan ]]; then
+            run "asan [dual] //tests/dual:all" --config=asan --config=dual \
+                --platform_suffix=-asan-dual -- //tests/dual:all
+        fi
         ;;
     tsan)
+        # The dual pair's threads and races, with the window widened
+        # (tests/dual/dual_fault_test.cc).
+        run "tsan [dual] //tests/dual:all" --config=tsan --config=dual \
+            --platform_suffix=-tsan-dual -- //tests/dual:all
         if $full; then
             run "tsan [rwx]" --config=tsan --config=rwx --platform_suffix=-tsan-rwx -- //...
         else

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite of memory_pages: installs what is missing
 # (tools/setup.sh), runs `bazel test //...` in each of the three feature
-# combinations, then the outside-workspace test (tests/outside/run.sh).
+# combinations of shared/API.md section 3, then, in the dual combination
+# (allow_exec and allow_dual_map), only the targets that
+# tools/expected_tests.txt lists for it (the ones it adds coverage to), then
+# the outside-workspace test (tests/outside/run.sh).
 #
 # After each combination it prints what the reliability tests counted
 # (faults injected, bad inputs tried, ...), from their logs, and how many
 # GoogleTest skips (GTEST_SKIP) the run had, each with its reason. The last
 # line it prints is "N passed, N failed": N counts test targets over the
-# three combinations (a target that fails to build counts as failed), plus
+# four combinations (a target that fails to build counts as failed), plus
 # one for the outside-workspace test. A build failure outside any test target
 # counts as one failure of its combination. So does each target that
 # tools/expected_tests.txt lists for a combination but did not run there
@@ -37,9 +40,23 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The feature combinations of shared/API.md section 3, as .bazelrc configs.
-combos=(default exec rwx)
-declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx")
+# The feature combinations of shared/API.md sections 3 and 8, as .bazelrc
+# configs.
+combos=(default exec rwx dual)
+declare -A combo_flags=([default]="" [exec]="--config=exec" [rwx]="--config=rwx"
+    [dual]="--config=dual")
+
+# The targets a combination runs: all of //... in the three of section 3;
+# in dual, which only adds mp_pages_dual, the targets tools/expected_tests.txt
+# lists for it, so that the suite is not run a fourth time whole.
+targets_of() {
+    if [[ $1 == dual ]]; then
+        awk '{ sub(/#.*/, "") } { for (i = 2; i <= NF; i++) if ($i == "dual") print $1 }' \
+            tools/expected_tests.txt
+    else
+        echo //...
+    fi
+}
 
 # Whether this is a native run: x86-64 Linux, with no extra option that runs
 # the tests under something (valgrind, an emulator) or builds them with a
@@ -75,13 +92,14 @@ count_results() {
 total_passed=0
 total_failed=0
 for combo in "${combos[@]}"; do
-    echo "=== bazel test //... [$combo] ${combo_flags[$combo]}"
+    mapfile -t targets < <(targets_of "$combo")
+    echo "=== bazel test ${targets[*]} [$combo] ${combo_flags[$combo]}"
     bep="$work/bep_$combo.json"
     start=$SECONDS
     status=0
     # shellcheck disable=SC2086 # the combination's flags are split on purpose
     bazel "${startup[@]}" test --keep_going --build_event_json_file="$bep" \
-        ${combo_flags[$combo]} "$@" -- //... || status=$?
+        ${combo_flags[$combo]} "$@" -- "${targets[@]}" || status=$?
     if [[ ! -s "$bep" ]]; then
         echo "  [$combo] bazel wrote no build events (exit $status)" | tee -a "$work/problems" >&2
         counts="0 1"

@@ -4,7 +4,7 @@
 Usage: test_results.py BEP COMBO EXIT_CODE SKIPPED_FILE COUNTS_FILE EXPECTED NATIVE
 
   BEP           the run's Build Event Protocol file (--build_event_json_file)
-  COMBO         the feature combination: default, exec or rwx
+  COMBO         the feature combination: default, exec, rwx or dual
   EXIT_CODE     bazel's exit status
   SKIPPED_FILE  gets a line for every target Bazel skipped as incompatible
   COUNTS_FILE   gets the count lines of the reliability tests' logs and the
@@ -31,7 +31,7 @@ import json
 import re
 import sys
 
-COMBOS = ("default", "exec", "rwx")
+COMBOS = ("default", "exec", "rwx", "dual")
 
 # Every reason a GTEST_SKIP gives (grep -rn GTEST_SKIP tests examples), in
 # classes: the regular expression that matches the reason, and the
@@ -56,10 +56,13 @@ SKIP_REASONS = [
     # generator.
     (r"no (test code|code generator) for this architecture", ()),
     # The build decides: only the default build lacks executable pages, only
-    # rwx allows every access, and rwx pages exist in rwx alone.
+    # rwx allows every access, and rwx pages exist in rwx alone (dual is
+    # exec with mp_pages_dual added).
     (r"no executable pages in this build", ("default",)),
-    (r"no rwx pages in this build", ("default", "exec")),
+    (r"no rwx pages in this build", ("default", "exec", "dual")),
     (r"this build allows every access", ("rwx",)),
+    # mp_pages_dual exists in the dual combination alone.
+    (r"no dual pairs in this build", ("default", "exec", "rwx")),
     (r"a build with deny_xw=false may have W\+X pages", ("rwx",)),
     # Limits and settings of the machine, which a native run may have:
     # RLIMIT_MEMLOCK (the tests probe mlock alone before they skip), the

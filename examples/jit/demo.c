@@ -26,14 +26,19 @@ typedef struct options {
     const char *expr;
     int64_t from, to;
     long samples, rounds;
+    const char *mode; /* --mode as given, or NULL: what mp_jit_probe found */
     bool help;
     FILE *out, *err;
 } options;
 
 static void usage(FILE *f) {
     fprintf(f, "usage: jit_demo EXPRESSION [--from A] [--to B] [--samples N] [--rounds N]\n"
+               "                [--mode flip|dual|rwx]\n"
                "  EXPRESSION: + - * / ( ) unary minus, integer constants and the variable x,\n"
-               "  e.g. \"x*x - 3*x + 7\"; 64-bit integers that wrap, x/0 is 0.\n");
+               "  e.g. \"x*x - 3*x + 7\"; 64-bit integers that wrap, x/0 is 0.\n"
+               "  --mode: how the code becomes executable: flip (rw, then rx), dual (a\n"
+               "  read-write and a read-execute view of one memory) or rwx; by default the\n"
+               "  first of these that works here.\n");
 }
 
 static bool parse_int(const char *text, int64_t *out) {
@@ -55,6 +60,7 @@ static bool parse_options(int argc, char **argv, options *o) {
     o->to = 1000;
     o->samples = 5;
     o->rounds = 5;
+    o->mode = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -67,6 +73,16 @@ static bool parse_options(int argc, char **argv, options *o) {
                 return false;
             }
             o->expr = a;
+            continue;
+        }
+        if (strcmp(a, "--mode") == 0) {
+            if (i + 1 >= argc ||
+                (strcmp(argv[i + 1], "flip") != 0 && strcmp(argv[i + 1], "dual") != 0 &&
+                 strcmp(argv[i + 1], "rwx") != 0)) {
+                fprintf(err, "jit_demo: error: --mode needs flip, dual or rwx\n");
+                return false;
+            }
+            o->mode = argv[++i];
             continue;
         }
         int64_t v;
@@ -142,7 +158,7 @@ static uint64_t run(way w, const jit_expr *e, const jit_code *code, const option
     } else {
         /* The same code called through a plain function pointer, unchecked:
          * the baseline that shows what the reference's check costs. */
-        int64_t (*raw)(int64_t) = (int64_t(*)(int64_t))(uintptr_t)mp_pages_rx_data(&code->pages);
+        int64_t (*raw)(int64_t) = (int64_t(*)(int64_t))(uintptr_t)code->entry;
         for (int64_t x = o->from;; x++) {
             sum += (uint64_t)raw(x);
             if (x == o->to) break;
@@ -248,6 +264,42 @@ static bool time_ways(const way *ways, int n, const jit_expr *e, const jit_code 
     return true;
 }
 
+/* The page type that holds the code in each mode. */
+static const char *const mode_pages[] = {"mp_pages_rx", "mp_pages_dual", "mp_pages_rwx"};
+
+/* Picks the mode: the one named (NULL: the first that the probe found
+ * working, in the order of how much they protect: flip, dual, rwx, else
+ * flip). Returns what the probe found about it. */
+static const mp_jit_way *choose_mode(const mp_jit_caps *caps, const char *name, jit_mode *mode) {
+    const mp_jit_way *ways[] = {&caps->write_then_exec, &caps->dual_mapping, &caps->write_and_exec};
+    const jit_mode modes[] = {JIT_MODE_FLIP, JIT_MODE_DUAL, JIT_MODE_RWX};
+    for (int k = 0; k < 3; k++) {
+        bool named = name != NULL && strcmp(name, jit_mode_name(modes[k])) == 0;
+        if (named || (name == NULL && ways[k]->works)) {
+            *mode = modes[k];
+            return ways[k];
+        }
+    }
+    *mode = JIT_MODE_FLIP;
+    return ways[0];
+}
+
+/* The bytes of the pages that hold the code. */
+static size_t pages_len(const jit_code *code) {
+    switch (code->mode) {
+#if MP_HAVE_DUAL
+    case JIT_MODE_DUAL:
+        return mp_pages_dual_len(&code->dual);
+#endif
+#if MP_HAVE_RWX
+    case JIT_MODE_RWX:
+        return mp_pages_rwx_len(&code->rwx);
+#endif
+    default:
+        return mp_pages_rx_len(&code->pages);
+    }
+}
+
 int jit_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     options o;
     o.out = out;
@@ -280,14 +332,17 @@ int jit_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     fprintf(out, "executable memory in this process:\n");
     print_way(out, "write, then flip to execute", &caps.write_then_exec);
     print_way(out, "write and execute at once", &caps.write_and_exec);
+    print_way(out, "write here, run there (dual)", &caps.dual_mapping);
     print_os_caps(out, mp_os_capabilities());
 
+    jit_mode mode;
+    const mp_jit_way *chosen = choose_mode(&caps, o.mode, &mode);
     jit_code code;
-    mp_status s = caps.write_then_exec.works ? jit_compile(e, &code) : caps.write_then_exec.status;
+    mp_status s = chosen->works ? jit_compile_mode(e, mode, &code) : chosen->status;
     bool jit = s == MP_OK;
     if (jit) {
-        fprintf(out, "code        %zu bytes of %s machine code in %zu bytes of mp_pages_rx\n",
-                code.size, jit_backend(), mp_pages_rx_len(&code.pages));
+        fprintf(out, "code        %zu bytes of %s machine code in %zu bytes of %s (--mode %s)\n",
+                code.size, jit_backend(), pages_len(&code), mode_pages[mode], jit_mode_name(mode));
     } else {
         fprintf(out, "code        none: %s; falling back to the interpreter\n",
                 jit_backend() == NULL ? "no code generator for this machine" : mp_status_str(s));

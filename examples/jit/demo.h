@@ -7,7 +7,11 @@
  *
  * Options: --from A and --to B (the inputs, A <= B, default -1000 and 1000),
  * --samples N (results to print, 0 to 1000, default 5), --rounds N (timing
- * rounds, of which the best counts, 1 to 1000, default 5).
+ * rounds, of which the best counts, 1 to 1000, default 5), --mode
+ * flip|dual|rwx (how the code becomes executable: rw then rx, a dual pair,
+ * or rwx pages; by default the first of these that mp_jit_probe finds
+ * working). A mode this build or process does not have falls back to the
+ * interpreter, saying why.
  *
  * Where this process may not make code executable (mp_jit_probe says why),
  * it says so and runs the interpreter alone, as a program with a JIT should.

@@ -12,7 +12,7 @@
 #endif
 
 #include "examples/jit/demo.h"
-#include "memory_pages/runtime.h"
+#include "memory_pages/memory_pages.h"
 
 namespace {
 
@@ -91,6 +91,41 @@ TEST(Demo, ReportsResultsChecksAndSpeed) {
         << r.out;
 }
 
+// Without --mode the demo takes the first way the probe found working:
+// flip, which every machine here allows in a build with allow_exec.
+TEST(Demo, DefaultModeIsTheFirstThatWorks) {
+    Result r = RunDemo({"x + 1", "--rounds", "1"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(Has(r.out, "of mp_pages_rx (--mode flip)\n")) << r.out;
+    EXPECT_TRUE(Has(r.out, "  write here, run there (dual)")) << r.out;
+}
+
+// Each mode runs the code where the build has it, and falls back to the
+// interpreter, saying why, where it does not.
+TEST(Demo, EachMode) {
+    struct Mode {
+        const char *name, *pages;
+        bool in_build;
+    };
+    const Mode modes[] = {{"flip", "mp_pages_rx", true},
+                          {"dual", "mp_pages_dual", MP_HAVE_DUAL != 0},
+                          {"rwx", "mp_pages_rwx", MP_HAVE_RWX != 0}};
+    for (const Mode &m : modes) {
+        Result r = RunDemo({"x*x - 3*x + 7", "--mode", m.name, "--rounds", "1"});
+        EXPECT_EQ(r.status, 0) << m.name << ": " << r.err;
+        if (m.in_build) {
+            EXPECT_TRUE(Has(r.out, std::string("of ") + m.pages + " (--mode " + m.name + ")\n"))
+                << r.out;
+            EXPECT_TRUE(Has(r.out, "checked     all 2001 results equal the interpreter's\n"))
+                << r.out;
+        } else {
+            EXPECT_TRUE(Has(r.out, std::string("code        none: ") + mp_status_str(MP_ENOTSUP) +
+                                       "; falling back to the interpreter\n"))
+                << m.name << ": " << r.out;
+        }
+    }
+}
+
 TEST(Demo, SingleInputAndNoSamples) {
     Result r = RunDemo({"x / 0 - -x", "--from", "-9223372036854775808", "--to",
                         "-9223372036854775808", "--samples", "0", "--rounds", "1"});
@@ -121,6 +156,8 @@ TEST(Demo, BadCommandLines) {
         {"x", "--speed", "1"},
         {"x", "y"},
         {"x", "--from", "-9223372036854775808", "--to", "9223372036854775807"},
+        {"x", "--mode", "jit"},
+        {"x", "--mode"},
     };
     for (const auto &args : cases) {
         Result r = RunDemo(args);

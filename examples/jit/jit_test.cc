@@ -29,11 +29,12 @@ std::unique_ptr<jit_expr> Parse(const std::string &text) {
 
 /* Compiles text and checks the code against the interpreter at each input;
  * returns the number of mismatches (each one is also a test failure). */
-int CompileAndCompare(const std::string &text, const std::vector<int64_t> &inputs) {
+int CompileAndCompare(const std::string &text, const std::vector<int64_t> &inputs,
+                      jit_mode mode = JIT_MODE_FLIP) {
     auto e = Parse(text);
     jit_code code;
-    mp_status s = jit_compile(e.get(), &code);
-    EXPECT_EQ(s, MP_OK) << text << ": " << mp_status_str(s);
+    mp_status s = jit_compile_mode(e.get(), mode, &code);
+    EXPECT_EQ(s, MP_OK) << text << " (--mode " << jit_mode_name(mode) << "): " << mp_status_str(s);
     if (s != MP_OK) return 1;
     int mismatches = 0;
     for (int64_t x : inputs) {
@@ -250,5 +251,55 @@ TEST(Jit, WriteXorExecuteThroughTheWholeCycle) {
     ASSERT_EQ(jit_free(&code), MP_OK);
     EXPECT_TRUE(NoWritableAndExecutable("freeing"));
 }
+
+// The other ways of making the code executable, where the build has them,
+// against the interpreter; a mode the build lacks is MP_ENOTSUP.
+TEST(Jit, EveryModeOfThisBuild) {
+    if (jit_backend() == nullptr) GTEST_SKIP() << "no code generator for this architecture";
+    const std::vector<int64_t> inputs = {INT64_MIN, -7, -1, 0, 1, 2, 1000, INT64_MAX};
+    const struct {
+        jit_mode mode;
+        bool in_build;
+    } modes[] = {{JIT_MODE_FLIP, true},
+                 {JIT_MODE_DUAL, MP_HAVE_DUAL != 0},
+                 {JIT_MODE_RWX, MP_HAVE_RWX != 0}};
+    for (const auto &m : modes) {
+        if (m.in_build) {
+            EXPECT_EQ(CompileAndCompare("x*x - 3*x + 7 - x/(x+3)", inputs, m.mode), 0);
+        } else {
+            auto e = Parse("x");
+            jit_code code;
+            EXPECT_EQ(jit_compile_mode(e.get(), m.mode, &code), MP_ENOTSUP)
+                << jit_mode_name(m.mode);
+        }
+    }
+}
+
+#if MP_HAVE_DUAL
+// The dual mode: no mapping writable and executable while the code is
+// written, synced, called and freed; the code runs from the rx view.
+TEST(JitWx, DualModeNeverWritableAndExecutable) {
+#ifdef _WIN32
+    GTEST_SKIP() << "W^X is read from /proc/self/maps, which Windows does not have";
+#endif
+    std::vector<mp_test::Mapping> maps;
+    if (!mp_test::ReadMaps(&maps)) GTEST_SKIP() << "no /proc/self/maps here";
+    if (jit_backend() == nullptr) GTEST_SKIP() << "no code generator for this architecture";
+    ASSERT_TRUE(NoWritableAndExecutable("start"));
+    auto e = Parse("x*x - 3*x + 7");
+    jit_code code;
+    ASSERT_EQ(jit_compile_mode(e.get(), JIT_MODE_DUAL, &code), MP_OK);
+    EXPECT_EQ(code.entry, static_cast<const void *>(mp_pages_dual_code(&code.dual)));
+    EXPECT_EQ(AccessOf(code.entry), "r-x");
+    EXPECT_EQ(AccessOf(mp_pages_dual_data_mut(&code.dual)), "rw-");
+    EXPECT_TRUE(NoWritableAndExecutable("jit_compile_mode dual"));
+    int64_t y = 0;
+    ASSERT_EQ(expr_fn_call(&code.fn, 10, &y), MP_OK);
+    EXPECT_EQ(y, 77);
+    ASSERT_EQ(jit_free(&code), MP_OK);
+    EXPECT_EQ(expr_fn_call(&code.fn, 10, &y), MP_ESTALE);
+    EXPECT_TRUE(NoWritableAndExecutable("freeing"));
+}
+#endif
 
 } // namespace

@@ -2,8 +2,8 @@
  * Must-not-compile cases for function references (shared/API.md section 4;
  * the format is in tests/nc/nc.bzl): a reference is made only from pages in
  * an executable state, called only with its own signature, and exists only
- * in builds with allow_exec; no executable state, and no rwx reference, can
- * be named in a build that does not have it.
+ * in builds with allow_exec; no executable state, and no rwx or dual
+ * reference, can be named in a build that does not have it.
  *
  * Compiled with no case selected, the file is the control: in builds with
  * allow_exec it does right what the cases get wrong; in the others it only
@@ -27,6 +27,11 @@ void nc_control(const mp_pages_rx *rx, add_fn *f) {
     mp_pages_rwx rwx;
     (void)mp_pages_rwx_new(1, &rwx);
     (void)add_fn_from_rwx(&rwx, 0, f);
+#endif
+#if MP_HAVE_DUAL
+    mp_pages_dual dual;
+    (void)mp_pages_dual_new(1, &dual);
+    (void)add_fn_from_dual(&dual, 0, f);
 #endif
 }
 #endif
@@ -72,6 +77,28 @@ void nc_case(mp_pages_rwx *rwx, add_fn *f) {
 void nc_case(mp_pages_rx *rx, add_fn *f) {
     (void)add_fn_from_rwx(rx, 0, f);
 }
+#endif
+
+/* nc-case: from_dual_without_allow_dual_map
+ * nc-when: MP_HAVE_RX && !MP_HAVE_DUAL
+ * nc-expect: implicit declaration of function 'add_fn_from_dual'
+ */
+#ifdef NC_CASE_from_dual_without_allow_dual_map
+void nc_case(mp_pages_rx *rx, add_fn *f) {
+    (void)add_fn_from_dual(rx, 0, f);
+}
+#endif
+
+/* nc-case: from_dual_given_rx
+ * nc-when: MP_HAVE_DUAL
+ * nc-expect: passing argument 1 of 'add_fn_from_dual' from incompatible pointer type|incompatible pointer types passing 'mp_pages_rx \*'.* to parameter of type 'const mp_pages_dual \*'
+ */
+#ifdef NC_CASE_from_dual_given_rx
+#if MP_HAVE_DUAL
+void nc_case(mp_pages_rx *rx, add_fn *f) {
+    (void)add_fn_from_dual(rx, 0, f);
+}
+#endif
 #endif
 
 /* nc-case: from_rwx_with_deny_xw

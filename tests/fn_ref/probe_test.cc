@@ -66,6 +66,10 @@ TEST(JitProbe, ReportsWhatThisBuildAllows) {
     EXPECT_EQ(caps.write_and_exec.status, MP_HAVE_RWX ? MP_OK : MP_ENOTSUP);
     EXPECT_EQ(caps.write_and_exec.os_error, 0);
 
+    EXPECT_EQ(caps.dual_mapping.works, MP_HAVE_DUAL != 0);
+    EXPECT_EQ(caps.dual_mapping.status, MP_HAVE_DUAL ? MP_OK : MP_ENOTSUP);
+    EXPECT_EQ(caps.dual_mapping.os_error, 0);
+
     // What the OS offers beside executable memory, for the log
     // (tests/internals/os_probe_test checks each field).
     const mp_os_caps *os = mp_os_capabilities();
@@ -110,6 +114,24 @@ TEST(JitProbe, ReportsTheOsRefusingWriteAndExecute) {
     EXPECT_FALSE(caps.write_and_exec.works);
     EXPECT_EQ(caps.write_and_exec.status, MP_ENOTSUP);
     EXPECT_EQ(caps.write_and_exec.os_error, ENOTSUP);
+}
+
+// The OS refuses the dual mapping as vm.memfd_noexec=2 or SELinux would,
+// while the flip from rw to rx still works.
+TEST(JitProbe, ReportsTheOsRefusingTheDualMapping) {
+    if (!MP_HAVE_DUAL) GTEST_SKIP() << "no dual pairs in this build";
+    // Calls 1 to 4 are the first way's reserve, commit, protect and
+    // release; the second way makes no call without rwx pages; call 5 is
+    // the dual mapping.
+    mp_jit_caps caps;
+    const char *fired;
+    ASSERT_EQ(ProbeWithFault(5, MP_EACCES, EACCES, &caps, &fired), MP_OK);
+    ASSERT_NE(fired, nullptr);
+    EXPECT_STREQ(fired, "dual_map");
+    EXPECT_TRUE(caps.write_then_exec.works);
+    EXPECT_FALSE(caps.dual_mapping.works);
+    EXPECT_EQ(caps.dual_mapping.status, MP_EACCES);
+    EXPECT_EQ(caps.dual_mapping.os_error, EACCES);
 }
 
 // No memory at all: both ways fail with MP_ENOMEM, and the probe itself

@@ -93,10 +93,12 @@ sys.path.insert(0, os.path.join(ROOT, "gen"))
 import gencore  # noqa: E402  (found through the path above)
 
 
-def flags_for(allow_exec, deny_xw):
+def flags_for(allow_exec, deny_xw, allow_dual_map=False):
     """The mpgen.py flags of a feature combination, each feature spelled out."""
-    return (["--allow-exec"] if allow_exec else []) + (
-        ["--deny-xw"] if deny_xw else ["--no-deny-xw"]
+    return (
+        (["--allow-exec"] if allow_exec else [])
+        + (["--deny-xw"] if deny_xw else ["--no-deny-xw"])
+        + (["--allow-dual-map"] if allow_dual_map else [])
     )
 
 
@@ -325,6 +327,8 @@ class StatesOutput(unittest.TestCase):
                     "MP_DENY_XW": str(int(deny_xw)),
                     "MP_HAVE_RX": str(int(allow_exec)),
                     "MP_HAVE_RWX": str(int(allow_exec and not deny_xw)),
+                    "MP_ALLOW_DUAL_MAP": "0",
+                    "MP_HAVE_DUAL": "0",
                 },
             )
 
@@ -420,7 +424,8 @@ class SecureDefaults(unittest.TestCase):
         macros, states, header = self.generate([])
         self.assertEqual(
             macros,
-            {"MP_ALLOW_EXEC": "0", "MP_DENY_XW": "1", "MP_HAVE_RX": "0", "MP_HAVE_RWX": "0"},
+            {"MP_ALLOW_EXEC": "0", "MP_DENY_XW": "1", "MP_HAVE_RX": "0", "MP_HAVE_RWX": "0",
+             "MP_ALLOW_DUAL_MAP": "0", "MP_HAVE_DUAL": "0"},
         )
         self.assertEqual(states, ["none", "r", "rw", "r_sealed"])
         self.assertNotIn(b"mp_pages_rx", header)
@@ -430,7 +435,8 @@ class SecureDefaults(unittest.TestCase):
         macros, states, header = self.generate(["--allow-exec"])
         self.assertEqual(
             macros,
-            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "1", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "0"},
+            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "1", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "0",
+             "MP_ALLOW_DUAL_MAP": "0", "MP_HAVE_DUAL": "0"},
         )
         self.assertEqual(states, ["none", "r", "rw", "rx", "r_sealed", "rx_sealed"])
         self.assertNotIn(b"mp_pages_rwx", header)
@@ -439,7 +445,8 @@ class SecureDefaults(unittest.TestCase):
         macros, states, header = self.generate(["--allow-exec", "--no-deny-xw"])
         self.assertEqual(
             macros,
-            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "0", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "1"},
+            {"MP_ALLOW_EXEC": "1", "MP_DENY_XW": "0", "MP_HAVE_RX": "1", "MP_HAVE_RWX": "1",
+             "MP_ALLOW_DUAL_MAP": "0", "MP_HAVE_DUAL": "0"},
         )
         self.assertEqual(states, ["none", "r", "rw", "rx", "rwx", "r_sealed", "rx_sealed"])
         self.assertIn(b"mp_pages_rwx_data_mut", header)
@@ -459,6 +466,45 @@ class SecureDefaults(unittest.TestCase):
         self.assertEqual(states, ["none", "r", "rw", "r_sealed"])
 
 
+class DualMapping(unittest.TestCase):
+    """--allow-dual-map gives mp_pages_dual only together with --allow-exec,
+    whatever deny_xw says, and nothing else changes."""
+
+    def generate(self, flags):
+        with tempfile.TemporaryDirectory() as tmp:
+            got = generate_states(flags, tmp)
+        return feature_macros(got[OUTPUTS[0]]), got[OUTPUTS[1]]
+
+    def test_alone_gives_no_dual_type(self):
+        macros, header = self.generate(["--allow-dual-map"])
+        self.assertEqual(macros["MP_ALLOW_DUAL_MAP"], "1")
+        self.assertEqual(macros["MP_HAVE_DUAL"], "0")
+        self.assertNotIn(b"mp_pages_dual", header)
+        self.assertNotIn(b"internal/dual.h", header)
+
+    def test_with_allow_exec_gives_the_dual_type_and_its_functions(self):
+        for deny_xw in (True, False):
+            macros, header = self.generate(flags_for(True, deny_xw, True))
+            self.assertEqual(macros["MP_HAVE_DUAL"], "1")
+            functions = set(re.findall(r"\b(mp_pages_dual\w*)\(", header.decode()))
+            self.assertEqual(
+                functions,
+                {
+                    "mp_pages_dual_" + f
+                    for f in ("new", "new_opts", "len", "data_mut", "code", "sync", "into_rx",
+                              "free")
+                },
+            )
+            # Everything else is as without the flag.
+            without = self.generate(flags_for(True, deny_xw))[1].decode()
+            self.assertEqual(state_types(header)[:-1], state_types(without.encode()))
+            self.assertEqual(state_types(header)[-1], "dual")
+
+    def test_default_stays_off(self):
+        macros, _ = self.generate([])
+        self.assertEqual(macros["MP_ALLOW_DUAL_MAP"], "0")
+
+
 class BazelOutput(unittest.TestCase):
     """The headers that //:states_headers made for this build (given as test
     data) are exactly what the generator makes for the build's features."""
@@ -475,8 +521,9 @@ class BazelOutput(unittest.TestCase):
         )
         allow_exec = macros["MP_ALLOW_EXEC"] == "1"
         deny_xw = macros["MP_DENY_XW"] == "1"
+        dual = macros["MP_ALLOW_DUAL_MAP"] == "1"
         with tempfile.TemporaryDirectory() as tmp:
-            want = generate_states(flags_for(allow_exec, deny_xw), tmp)
+            want = generate_states(flags_for(allow_exec, deny_xw, dual), tmp)
         for name in OUTPUTS:
             self.assertTrue(want[name] == built[name], diff(want[name], built[name], name))
 

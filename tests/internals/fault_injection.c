@@ -121,6 +121,30 @@ static mp_status seal(void *base, size_t size) {
     return mp__os_native.seal(base, size);
 }
 
+static mp_status dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
+                          void **rx_view) {
+    FAIL_IF_HIT(dual_map);
+    mp_status s = mp__os_native.dual_map(view_size, data_at, size, rw_view, rx_view);
+    /* A dual pair is two views, each given back on its own (dual_unmap) or
+     * both at once (dual_release): the balance counts views. */
+    if (s == MP_OK) reservations += 2;
+    return s;
+}
+
+static mp_status dual_unmap(void *view, size_t view_size) {
+    FAIL_IF_HIT(dual_unmap);
+    mp_status s = mp__os_native.dual_unmap(view, view_size);
+    if (s == MP_OK) reservations--;
+    return s;
+}
+
+static mp_status dual_release(void *rw_view, void *rx_view, size_t view_size) {
+    FAIL_IF_HIT(dual_release);
+    mp_status s = mp__os_native.dual_release(rw_view, rx_view, view_size);
+    if (s == MP_OK) reservations -= 2;
+    return s;
+}
+
 /* flush_icache cannot fail, so it goes straight to the platform. */
 static void flush_icache(void *addr, size_t size) {
     mp__os_native.flush_icache(addr, size);
@@ -152,6 +176,9 @@ static const mp__os_api counting = {
     .flush_icache = flush_icache,
     .seal = seal,
     .reserve_near = reserve_near,
+    .dual_map = dual_map,
+    .dual_unmap = dual_unmap,
+    .dual_release = dual_release,
 };
 
 void fault_install(void) {
@@ -276,7 +303,9 @@ static void print_sys_counts(void) {
 
 /* Arguments logged: VirtualAlloc (addr, size, type, protect); VirtualFree
  * (addr, size, type); VirtualProtect (addr, size, protect); VirtualLock
- * (addr, size); FlushInstructionCache (addr, size); prefetch (addr, size). */
+ * (addr, size); FlushInstructionCache (addr, size); prefetch (addr, size);
+ * CreateFileMappingW (protect, size high, size low); MapViewOfFile (access,
+ * size); UnmapViewOfFile (base); CloseHandle (handle). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -344,6 +373,29 @@ static SIZE_T WINAPI w_VirtualQuery(LPCVOID addr, PMEMORY_BASIC_INFORMATION info
     return mp__sys_native.VirtualQuery(addr, info, size);
 }
 
+static HANDLE WINAPI w_CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES attributes,
+                                          DWORD protect, DWORD size_high, DWORD size_low,
+                                          LPCWSTR name) {
+    if (sys_hit("CreateFileMappingW", true, protect, size_high, size_low, 0)) SYS_FAIL(NULL);
+    return mp__sys_native.CreateFileMappingW(file, attributes, protect, size_high, size_low, name);
+}
+
+static LPVOID WINAPI w_MapViewOfFile(HANDLE mapping, DWORD access, DWORD offset_high,
+                                     DWORD offset_low, SIZE_T size) {
+    if (sys_hit("MapViewOfFile", true, access, size, 0, 0)) SYS_FAIL(NULL);
+    return mp__sys_native.MapViewOfFile(mapping, access, offset_high, offset_low, size);
+}
+
+static BOOL WINAPI w_UnmapViewOfFile(LPCVOID base) {
+    if (sys_hit("UnmapViewOfFile", true, U(base), 0, 0, 0)) SYS_FAIL(FALSE);
+    return mp__sys_native.UnmapViewOfFile(base);
+}
+
+static BOOL WINAPI w_CloseHandle(HANDLE handle) {
+    if (sys_hit("CloseHandle", true, U(handle), 0, 0, 0)) SYS_FAIL(FALSE);
+    return mp__sys_native.CloseHandle(handle);
+}
+
 static const mp__sys_api sys_counting = {
     .VirtualAlloc = w_VirtualAlloc,
     .VirtualFree = w_VirtualFree,
@@ -356,6 +408,10 @@ static const mp__sys_api sys_counting = {
     .prefetch = w_prefetch,
     .VirtualAlloc2 = w_VirtualAlloc2,
     .VirtualQuery = w_VirtualQuery,
+    .CreateFileMappingW = w_CreateFileMappingW,
+    .MapViewOfFile = w_MapViewOfFile,
+    .UnmapViewOfFile = w_UnmapViewOfFile,
+    .CloseHandle = w_CloseHandle,
 };
 
 #else
@@ -363,8 +419,8 @@ static const mp__sys_api sys_counting = {
 /* Arguments logged: mmap (addr, size, prot, flags); munmap (addr, size);
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
  * size, flags, to); mlock (addr, size); membarrier (cmd, flags); mseal
- * (addr, size, flags); sysconf
- * (name); open (flags); read (fd, size); close (fd). */
+ * (addr, size, flags); sysconf (name); open (flags); read (fd, size); close
+ * (fd); memfd_create (flags); ftruncate (fd, size). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -437,6 +493,16 @@ static int w_close(int fd) {
     return mp__sys_native.close(fd);
 }
 
+static int w_memfd_create(const char *name, unsigned flags) {
+    if (sys_hit("memfd_create", true, U(flags), 0, 0, 0)) SYS_FAIL(-1);
+    return mp__sys_native.memfd_create(name, flags);
+}
+
+static int w_ftruncate(int fd, off_t size) {
+    if (sys_hit("ftruncate", true, U(fd), U(size), 0, 0)) SYS_FAIL(-1);
+    return mp__sys_native.ftruncate(fd, size);
+}
+
 static const mp__sys_api sys_counting = {
     .mmap = w_mmap,
     .munmap = w_munmap,
@@ -451,6 +517,8 @@ static const mp__sys_api sys_counting = {
     .open = w_open,
     .read = w_read,
     .close = w_close,
+    .memfd_create = w_memfd_create,
+    .ftruncate = w_ftruncate,
 };
 
 #endif

@@ -6,7 +6,7 @@
 Passes (exit 0) when the control compiled, at least one case applied, every
 case that applied failed to compile with output matching its nc-expect
 regex, and every case applies in at least one of the feature combinations
-the suite runs in (default, exec, rwx): a case whose nc-when holds in none
+the suite runs in (default, exec, rwx, dual): a case whose nc-when holds in none
 of them would never be tested, in any run. Prints one line per case, saying
 whether it ran, and the compiler's output for everything that went wrong.
 """

@@ -85,10 +85,14 @@ def run(command):
 # memory_pages/features.h in it. A case runs only in the combinations whose
 # macros make its nc-when hold, so one whose nc-when holds in none of these
 # is never tested anywhere; nc_check.py fails it.
+_NO_DUAL = {"MP_ALLOW_DUAL_MAP": 0, "MP_HAVE_DUAL": 0}
 COMBINATIONS = (
-    ("default", {"MP_ALLOW_EXEC": 0, "MP_DENY_XW": 1, "MP_HAVE_RX": 0, "MP_HAVE_RWX": 0}),
-    ("exec", {"MP_ALLOW_EXEC": 1, "MP_DENY_XW": 1, "MP_HAVE_RX": 1, "MP_HAVE_RWX": 0}),
-    ("rwx", {"MP_ALLOW_EXEC": 1, "MP_DENY_XW": 0, "MP_HAVE_RX": 1, "MP_HAVE_RWX": 1}),
+    ("default", dict(_NO_DUAL, MP_ALLOW_EXEC=0, MP_DENY_XW=1, MP_HAVE_RX=0, MP_HAVE_RWX=0)),
+    ("exec", dict(_NO_DUAL, MP_ALLOW_EXEC=1, MP_DENY_XW=1, MP_HAVE_RX=1, MP_HAVE_RWX=0)),
+    ("rwx", dict(_NO_DUAL, MP_ALLOW_EXEC=1, MP_DENY_XW=0, MP_HAVE_RX=1, MP_HAVE_RWX=1)),
+    # allow_exec and allow_dual_map (.bazelrc's --config=dual).
+    ("dual", {"MP_ALLOW_EXEC": 1, "MP_DENY_XW": 1, "MP_HAVE_RX": 1, "MP_HAVE_RWX": 0,
+              "MP_ALLOW_DUAL_MAP": 1, "MP_HAVE_DUAL": 1}),
 )
 
 

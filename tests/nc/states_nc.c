@@ -1,10 +1,10 @@
 /*
  * Must-not-compile cases for the permission-state types (shared/API.md
- * section 3): a state the build does not allow has no type and no
- * functions, a state has only the accessors its access allows, the
- * state types do not convert into one another, and a sealed state
- * (section 8) has nothing that frees or changes its pages. See nc.bzl for
- * the format.
+ * section 3) and the dual pair (section 8): a state the build does not
+ * allow has no type and no functions, a state has only the accessors its
+ * access allows, the state types do not convert into one another, and a
+ * sealed state (section 8) has nothing that frees or changes its pages. See
+ * nc.bzl for the format.
  *
  * Compiled with no case selected, the file is the control: it does, with
  * the right types and functions, what each case gets wrong.
@@ -39,6 +39,14 @@ void nc_control(mp_pages_none *none, mp_pages_r *r, mp_pages_rw *rw) {
     mp_pages_rwx rwx;
     (void)mp_pages_rw_into_rwx(rw, &rwx);
     (void)mp_pages_rwx_data_mut(&rwx);
+#endif
+#if MP_HAVE_DUAL
+    mp_pages_dual dual;
+    (void)mp_pages_dual_new(1, &dual);
+    mp_pages_dual_data_mut(&dual)[0] = 1;
+    (void)mp_pages_dual_code(&dual)[0];
+    (void)mp_pages_dual_into_rx(&dual, &rx);
+    (void)mp_pages_rx_free(&rx);
 #endif
 }
 
@@ -242,6 +250,63 @@ void nc_case(void) {
     mp_pages_rx_sealed p;
     (void)p;
 }
+#endif
+
+/* nc-case: dual_type_without_allow_dual_map
+ * nc-when: !MP_HAVE_DUAL
+ * nc-expect: unknown type name 'mp_pages_dual'|undeclared identifier 'mp_pages_dual'
+ */
+#ifdef NC_CASE_dual_type_without_allow_dual_map
+void nc_case(void) {
+    mp_pages_dual p;
+    (void)p;
+}
+#endif
+
+/* nc-case: dual_new_without_allow_dual_map
+ * nc-when: !MP_HAVE_DUAL
+ * nc-expect: implicit declaration of function 'mp_pages_dual_new'
+ */
+#ifdef NC_CASE_dual_new_without_allow_dual_map
+void nc_case(void) {
+    (void)mp_pages_dual_new(1, NULL);
+}
+#endif
+
+/* nc-case: write_through_dual_code
+ * nc-when: MP_HAVE_DUAL
+ * nc-expect: assignment of read-only location '\*mp_pages_dual_code\(|read-only variable is not assignable\n *mp_pages_dual_code\(
+ */
+#ifdef NC_CASE_write_through_dual_code
+#if MP_HAVE_DUAL
+void nc_case(mp_pages_dual *p) {
+    mp_pages_dual_code(p)[0] = 1;
+}
+#endif
+#endif
+
+/* nc-case: dual_into_rw
+ * nc-when: MP_HAVE_DUAL
+ * nc-expect: implicit declaration of function 'mp_pages_dual_into_rw'
+ */
+#ifdef NC_CASE_dual_into_rw
+#if MP_HAVE_DUAL
+void nc_case(mp_pages_dual *p, mp_pages_rw *rw) {
+    (void)mp_pages_dual_into_rw(p, rw);
+}
+#endif
+#endif
+
+/* nc-case: dual_passed_as_rx
+ * nc-when: MP_HAVE_DUAL
+ * nc-expect: passing argument 1 of 'mp_pages_rx_free' from incompatible pointer type|incompatible pointer types passing 'mp_pages_dual \*'.* to parameter of type 'mp_pages_rx \*'
+ */
+#ifdef NC_CASE_dual_passed_as_rx
+#if MP_HAVE_DUAL
+void nc_case(mp_pages_dual *p) {
+    (void)mp_pages_rx_free(p);
+}
+#endif
 #endif
 
 /* clang-format on */

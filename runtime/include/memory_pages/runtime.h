@@ -170,6 +170,10 @@ typedef struct mp_jit_caps {
     /* Write code into mp_pages_rwx and run it there, without a transition.
      * Needs allow_exec and deny_xw=false. */
     mp_jit_way write_and_exec;
+    /* Write code through the read-write view of mp_pages_dual, run it from
+     * the read-execute view: no page is ever writable and executable, but
+     * the code has a writable alias. Needs allow_exec and allow_dual_map. */
+    mp_jit_way dual_mapping;
     /* Whether the probe ran code. It does on x86 and AArch64; elsewhere it
      * knows no machine code, and a way "works" when the OS granted the
      * permissions. */

@@ -55,6 +55,12 @@ static inline mp_status float_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As float_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status float_fn_from_dual(const mp_pages_dual *p, size_t offset, float_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool float_fn_valid(const float_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -90,6 +96,12 @@ static inline mp_status many_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size
 /* As many_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status many_fn_from_rwx(const mp_pages_rwx *p, size_t offset, many_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As many_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status many_fn_from_dual(const mp_pages_dual *p, size_t offset, many_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
@@ -129,6 +141,12 @@ static inline mp_status noarg_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As noarg_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status noarg_fn_from_dual(const mp_pages_dual *p, size_t offset, noarg_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool noarg_fn_valid(const noarg_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -164,6 +182,12 @@ static inline mp_status node_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size
 /* As node_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status node_fn_from_rwx(const mp_pages_rwx *p, size_t offset, node_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As node_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status node_fn_from_dual(const mp_pages_dual *p, size_t offset, node_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
@@ -203,6 +227,12 @@ static inline mp_status pred_fn_from_rwx(const mp_pages_rwx *p, size_t offset, p
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As pred_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status pred_fn_from_dual(const mp_pages_dual *p, size_t offset, pred_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool pred_fn_valid(const pred_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -240,6 +270,12 @@ static inline mp_status ptr_fn_from_rwx(const mp_pages_rwx *p, size_t offset, pt
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+#if MP_HAVE_DUAL
+/* As ptr_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status ptr_fn_from_dual(const mp_pages_dual *p, size_t offset, ptr_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
+}
+#endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
 static inline bool ptr_fn_valid(const ptr_fn *f) {
     return f != NULL && mp__fn_ref_live(&f->ref_);
@@ -275,6 +311,12 @@ static inline mp_status tick_fn_from_rx_sealed(const mp_pages_rx_sealed *p, size
 /* As tick_fn_from, for rwx pages; rewriting the code there does not stale the reference. */
 static inline mp_status tick_fn_from_rwx(const mp_pages_rwx *p, size_t offset, tick_fn *out) {
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
+}
+#endif
+#if MP_HAVE_DUAL
+/* As tick_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
+static inline mp_status tick_fn_from_dual(const mp_pages_dual *p, size_t offset, tick_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)p, MP__DUAL, offset, (mp__fn_ref *)out);
 }
 #endif
 /* Returns whether f's pages are still in the state it was made in; safe from any thread. */
