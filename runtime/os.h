@@ -163,10 +163,11 @@ extern const mp__os_api mp__os_native;
  * to take the path of a system that lacks it, and must restore it. */
 extern mp_os_caps mp__os_cfg;
 
-/* Asks the OS what it offers (mp_os_caps). Runs once, at load, before any
- * test can replace a table entry, so the walks of every system call site
- * never meet a probe. The probes have no lasting effect on the process and
- * keep errno. */
+/* Asks the OS what it offers (mp_os_caps), and where the platform file
+ * looks up optional system calls (Windows), finds them. Runs once, at load,
+ * before any test can replace a table entry, so the walks of every system
+ * call site never meet a probe. The probes have no other lasting effect on
+ * the process and keep errno. */
 void mp__os_probe(mp_os_caps *out);
 
 /* Gives the rest of the calling thread's time slice to other threads. */

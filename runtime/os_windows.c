@@ -47,7 +47,6 @@
  * executable protection with ERROR_DYNAMIC_CODE_BLOCKED, reported as
  * MP_EACCES.
  */
-#include <stdatomic.h>
 
 #include "runtime/near.h"
 #include "runtime/os.h"
@@ -62,66 +61,39 @@
 
 /* ---- The raw calls (sys_windows.h) ---- */
 
-/* PrefetchVirtualMemory, looked up at run time so that the library still
- * loads on systems older than Windows 8. */
+/* Calls newer than the oldest Windows this library loads on, looked up once
+ * when it loads (mp__os_probe); NULL where the system lacks them.
+ * PrefetchVirtualMemory came with Windows 8 (kernel32), VirtualAlloc2 with
+ * Windows 10 1803 (kernelbase). */
 typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
+typedef PVOID(WINAPI *alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, MEM_EXTENDED_PARAMETER *,
+                                 ULONG);
+static prefetch_fn prefetch_call;
+static alloc2_fn alloc2_call;
 
-/* Returns PrefetchVirtualMemory, or NULL where kernel32 lacks it. Threads
- * that race on the first call find the same value, so a relaxed cache is
- * enough. */
-static prefetch_fn find_prefetch(void) {
-    static _Atomic(prefetch_fn) cached;
-    static atomic_bool known;
-    if (!atomic_load_explicit(&known, memory_order_acquire)) {
-        prefetch_fn fn = NULL;
-        HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
-        if (kernel32 != NULL) {
-            /* FARPROC is a generic function pointer; going through void (*)(void)
-             * tells the compiler the conversion is intended. */
-            fn = (prefetch_fn)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
-        }
-        atomic_store_explicit(&cached, fn, memory_order_relaxed);
-        atomic_store_explicit(&known, true, memory_order_release);
-    }
-    return atomic_load_explicit(&cached, memory_order_relaxed);
+/* Returns the function name of an already loaded module, or NULL. FARPROC
+ * is a generic function pointer; going through void (*)(void) tells the
+ * compiler that the conversion the caller makes is intended. */
+static void (*optional_call(const wchar_t *module, const char *name))(void) {
+    HMODULE m = GetModuleHandleW(module);
+    return m != NULL ? (void (*)(void))GetProcAddress(m, name) : NULL;
 }
 
 static BOOL sys_prefetch(PWIN32_MEMORY_RANGE_ENTRY range) {
-    prefetch_fn prefetch = find_prefetch();
-    if (prefetch == NULL) {
+    if (prefetch_call == NULL) {
         SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
         return FALSE;
     }
-    return prefetch(GetCurrentProcess(), 1, range, 0);
-}
-
-/* VirtualAlloc2 (Windows 10 1803 and later), looked up at run time as
- * PrefetchVirtualMemory is; it lives in kernelbase.dll. */
-typedef PVOID(WINAPI *alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, MEM_EXTENDED_PARAMETER *,
-                                 ULONG);
-
-static alloc2_fn find_alloc2(void) {
-    static _Atomic(alloc2_fn) cached;
-    static atomic_bool known;
-    if (!atomic_load_explicit(&known, memory_order_acquire)) {
-        alloc2_fn fn = NULL;
-        HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
-        if (kernelbase != NULL)
-            fn = (alloc2_fn)(void (*)(void))GetProcAddress(kernelbase, "VirtualAlloc2");
-        atomic_store_explicit(&cached, fn, memory_order_relaxed);
-        atomic_store_explicit(&known, true, memory_order_release);
-    }
-    return atomic_load_explicit(&cached, memory_order_relaxed);
+    return prefetch_call(GetCurrentProcess(), 1, range, 0);
 }
 
 static PVOID sys_alloc2(PVOID addr, SIZE_T size, ULONG type, ULONG protect,
                         MEM_EXTENDED_PARAMETER *params, ULONG count) {
-    alloc2_fn alloc2 = find_alloc2();
-    if (alloc2 == NULL) {
+    if (alloc2_call == NULL) {
         SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
         return NULL;
     }
-    return alloc2(GetCurrentProcess(), addr, size, type, protect, params, count);
+    return alloc2_call(GetCurrentProcess(), addr, size, type, protect, params, count);
 }
 
 #define SYS_API                                                                                    \
@@ -469,6 +441,8 @@ void mp__os_yield(void) {
 }
 
 void mp__os_probe(mp_os_caps *out) {
+    prefetch_call = (prefetch_fn)optional_call(L"kernel32.dll", "PrefetchVirtualMemory");
+    alloc2_call = (alloc2_fn)optional_call(L"kernelbase.dll", "VirtualAlloc2");
     SYSTEM_INFO info;
     mp__sys.GetSystemInfo(&info);
     *out = (mp_os_caps){
