@@ -3,6 +3,10 @@
 
 #include <stdio.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -17,6 +21,12 @@
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define MAPPINGS_UNDER_SANITIZER 1
 #endif
+
+void mappings_single_malloc_arena(void) {
+#ifdef __GLIBC__
+    (void)mallopt(M_ARENA_MAX, 1);
+#endif
+}
 
 int mappings_count(void) {
     FILE *maps = fopen("/proc/self/maps", "r");

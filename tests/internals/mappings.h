@@ -23,6 +23,12 @@ int mappings_count(void);
  * fault_injection.h. Also false where there is no /proc. */
 bool mappings_count_is_exact(const char **why);
 
+/* Makes every thread allocate from one malloc arena (glibc's M_ARENA_MAX),
+ * for tests that count mappings while threads run: a thread that finds the
+ * other arenas busy maps a new one (two mappings), at a moment that the
+ * machine's load decides. Elsewhere it does nothing. */
+void mappings_single_malloc_arena(void);
+
 /* Whether this process runs under valgrind, whose own address-space manager
  * answers some mmap calls differently from the kernel (EINVAL, not ENOMEM,
  * for sizes beyond the address space) and which emulates RLIMIT_DATA. */

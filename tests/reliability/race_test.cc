@@ -270,7 +270,9 @@ class RaceTest : public ::testing::Test {
         // A first round, without the race hook, makes what the process keeps
         // after threads end (their stacks, in glibc's cache; their malloc
         // arenas) and the registry's slots, so that the count below is the
-        // one the run must return to.
+        // one the run must return to. The threads share one malloc arena,
+        // so that none maps a new one during the run.
+        mappings_single_malloc_arena();
         WarmUp();
         ASSERT_EQ(mp__vec_cache_drain(), MP_OK);
         mappings_at_start_ = mappings_count();
