@@ -67,8 +67,13 @@ python3 gen/mpgen.py vec --out "$gen/fuzz_vecs.h" \
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 includes=(-I "$root" -I "$root/runtime/include" -I "$gen")
 objects=()
-for src in runtime/fn_ref.c runtime/jit_probe.c runtime/os_posix.c runtime/pages.c \
-    runtime/registry.c runtime/status.c runtime/vec.c tests/internals/fault_injection.c; do
+# Every source of the runtime but the other platform's OS layer, as
+# runtime/BUILD compiles them for Linux.
+runtime_sources=()
+for src in runtime/*.c; do
+    [[ $src == runtime/os_windows.c ]] || runtime_sources+=("$src")
+done
+for src in "${runtime_sources[@]}" tests/internals/fault_injection.c; do
     obj="$work/$(basename "$src" .c).o"
     "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
         -DMP_FAULT_INJECTION "${includes[@]}" -c "$src" -o "$obj"
