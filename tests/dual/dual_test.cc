@@ -356,8 +356,11 @@ TEST(Dual, TheRxPagesItLeavesNeverBecomeWritable) {
 TEST(Dual, QueryAnswersForEachView) {
     const size_t page = Page();
     mp_pages_opts opts{};
+#ifndef _WIN32
+    // Windows maps a pair without guard pages (MP_ENOTSUP with them).
     opts.guard_pages_before = 1;
     opts.guard_pages_after = 1;
+#endif
     mp_pages_dual p;
     ASSERT_EQ(mp_pages_dual_new_opts(2 * page, &opts, &p), MP_OK);
     const uint8_t *code = mp_pages_dual_code(&p);
@@ -375,6 +378,7 @@ TEST(Dual, QueryAnswersForEachView) {
         EXPECT_EQ(info.len, 2 * page);
         EXPECT_FALSE(info.guard);
         EXPECT_EQ(info.offset, page + 5);
+        if (opts.guard_pages_before == 0) continue;
         ASSERT_EQ(mp_query(view.base - 1, &info), MP_OK);
         EXPECT_TRUE(info.guard);
         EXPECT_EQ(info.base, view.base);
