@@ -351,9 +351,14 @@ static mp_status posix_huge_hint(void *addr, size_t size) {
 
 static mp_status posix_populate(void *addr, size_t size) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    if (mp__sys.madvise(addr, size, MADV_POPULATE_WRITE) == 0) return MP_OK;
-    /* Kernels before 5.14 do not know MADV_POPULATE_WRITE: touch instead. */
-    if (errno != EINVAL) return fail_errno();
+    /* Where the load-time probe found MADV_POPULATE_WRITE unknown (kernels
+     * before 5.14), every call would only fail with EINVAL: touch at once.
+     * A kernel that advertised it and refuses with EINVAL all the same (an
+     * emulator) is touched too. */
+    if (mp__os_cfg.populate_write) {
+        if (mp__sys.madvise(addr, size, MADV_POPULATE_WRITE) == 0) return MP_OK;
+        if (errno != EINVAL) return fail_errno();
+    }
 #endif
     /* A compare-and-swap of 0 for 0 is a write access that keeps the byte
      * whatever it holds: a page never touched takes one write fault, where
