@@ -116,14 +116,24 @@ TYPED_TEST(VecApiTest, ReserveExactCommitsTheLeastWholePages) {
     EXPECT_GE(Ops::Capacity(&v), 2 * (pages * page) / sizeof(Elem));
     // Room already there: nothing changes.
     ASSERT_EQ(MP_OK, Ops::ReserveExact(&v, 0));
-    // Too much: the status, nothing changed.
+    EXPECT_EQ(MP_EINVAL, Ops::ReserveExact(nullptr, 1));
+    EXPECT_EQ(MP_OK, Ops::Free(&v));
+}
+
+// Apart from the test above because valgrind refuses reservations beyond the
+// address space with EINVAL, where the kernel says ENOMEM: tools/sanitize.sh
+// leaves this one out under valgrind by name.
+TYPED_TEST(VecApiTest, ReserveExactRefusesTooMuchAndChangesNothing) {
+    VEC_TYPES;
+    V v;
+    ASSERT_EQ(MP_OK, Ops::New(&v));
+    Fill(&v, 3);
     Snapshot<V> before(v);
     size_t len = Ops::Len(&v);
     size_t huge = UnreservableCount(len, sizeof(Elem));
     EXPECT_EQ(UnreservableStatus(len, huge, sizeof(Elem)), Ops::ReserveExact(&v, huge));
     EXPECT_EQ(MP_EOVERFLOW, Ops::ReserveExact(&v, SIZE_MAX));
     before.ExpectSame(v);
-    EXPECT_EQ(MP_EINVAL, Ops::ReserveExact(nullptr, 1));
     EXPECT_EQ(MP_OK, Ops::Free(&v));
 }
 
