@@ -60,11 +60,20 @@
  * thread; a waiter spins, then yields (runtime/spin.h). The calls on a span
  * alone (mp_code_span_write, _addr, _len, NAME_from_span) and calls through
  * function references take no lock: they read the span's slot as a seqlock.
- * The span slots are changed only by a holder of their arena's slot. What
- * stays the caller's business, as for page sets (section 7): writing
- * through a span's write pointer must end before the finalize that makes it
- * runnable begins, and a call through a function reference must not race
- * with the release of its span or the free of the arena.
+ * The span slots are changed only by a holder of their arena's slot.
+ *
+ * What the arena cannot serialize is the writing of code itself: finalize
+ * makes every span allocated since the last finalize runnable and no longer
+ * writable, whichever thread allocated it, so in flip mode a thread still
+ * writing a span while another finalizes would fault, and in either mode
+ * its span would be finalized half-written. So the caller's rule is: from
+ * mp_code_arena_alloc to the end of writing a span, no finalize of that
+ * arena may run. Threads that write spans concurrently hold a
+ * reader-writer lock of their own shared across alloc-and-write, and
+ * finalize holds it exclusively (tests/arena/arena_test.cc, Threads); or
+ * one thread writes and finalizes while others only call. Besides that, as
+ * for page sets (section 7), a call through a function reference must not
+ * race with the release of its span or the free of the arena.
  *
  * mp_query answers for the code of an arena with kind MP_KIND_CODE_ARENA:
  * its data is the committed part, the rest of the reservation counts as
