@@ -110,17 +110,16 @@ typedef struct arena {
     size_t used;               /* granules of live spans */
     size_t spans_live;         /* live spans */
     size_t dirty_lo, dirty_hi; /* pages of the spans allocated since the last finalize */
-    uint32_t *live;            /* per page: live spans with a granule on it */
-    unsigned char *state;      /* per page: PAGE_RW or PAGE_RX (flip mode) */
-    uint64_t *bits;            /* per granule: used */
-    uint32_t *start;           /* per granule: the slot of the span that starts there, or 0 */
+    /* No granule below hint is free on a page that can take a span: the
+     * first-fit search starts there. */
+    size_t hint;
+    uint32_t *live;       /* per page: live spans with a granule on it */
+    unsigned char *state; /* per page: PAGE_RW or PAGE_RX (flip mode) */
+    uint64_t *bits;       /* per granule: used */
+    uint32_t *start;      /* per granule: the slot of the span that starts there, or 0 */
 } arena;
 
 /* ---- The granule bitmap ---- */
-
-static bool bit(const arena *a, size_t g) {
-    return (a->bits[g / 64] >> (g % 64)) & 1u;
-}
 
 static void set_bits(arena *a, size_t g, size_t n, bool on) {
     for (size_t i = g; i < g + n; i++) {
@@ -136,27 +135,37 @@ static bool usable_page(const arena *a, size_t p) {
            a->live[p] == 0;
 }
 
-/* Walks the free runs of granules that a span could use, first to last,
- * calling visit(run start, run length, ctx) for each until it returns true.
- * Returns whether one did. */
-static bool walk_free(const arena *a, bool (*visit)(size_t, size_t, void *), void *ctx) {
+/* Walks the free runs of granules that a span could use, from granule
+ * `from` to the last, calling visit(run start, run length, ctx) for each
+ * until it returns true; a run is visited as soon as it is want granules
+ * long (so that a search stops at the first fit, not at the end of the
+ * reservation), or when it ends. Returns whether a visit returned true.
+ * Steps over whole runs of used or free granules of a bitmap word at once,
+ * and over whole pages that cannot take a span. A page is a whole number of
+ * words (it holds a multiple of 64 granules). */
+static bool walk_free(const arena *a, size_t from, size_t want,
+                      bool (*visit)(size_t, size_t, void *), void *ctx) {
     size_t run = 0, first = 0;
-    for (size_t g = 0; g < a->granules;) {
+    for (size_t g = from; g < a->granules;) {
         size_t p = g / a->per_page;
-        /* A page that cannot take a span, or a word of used granules, ends
-         * the run and is stepped over whole. */
-        bool usable = usable_page(a, p);
-        uint64_t word = a->bits[g / 64];
-        bool whole = g % 64 == 0 && (word == 0 || word == UINT64_MAX);
-        if (!usable || (whole ? word != 0 : bit(a, g))) {
+        size_t left = 64 - g % 64; /* bits of this word from g on */
+        uint64_t w = a->bits[g / 64] >> (g % 64);
+        if (!usable_page(a, p) || (w & 1)) {
             if (run != 0 && visit(first, run, ctx)) return true;
             run = 0;
-            g = !usable ? (p + 1) * a->per_page : g + (whole ? 64 : 1);
+            if (!usable_page(a, p)) {
+                g = (p + 1) * a->per_page;
+            } else {
+                size_t ones = ~w == 0 ? 64 : (size_t)__builtin_ctzll(~w);
+                g += ones < left ? ones : left;
+            }
             continue;
         }
+        size_t zeros = w == 0 ? left : (size_t)__builtin_ctzll(w);
         if (run == 0) first = g;
-        run += whole ? 64 : 1;
-        g += whole ? 64 : 1;
+        run += zeros < left ? zeros : left;
+        g += zeros < left ? zeros : left;
+        if (run >= want && visit(first, run, ctx)) return true;
     }
     return run != 0 && visit(first, run, ctx);
 }
@@ -396,7 +405,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     fit f = {size / GRANULE + (size % GRANULE != 0), 0};
-    if (size > a->size || !walk_free(a, fits, &f)) {
+    if (size > a->size || !walk_free(a, a->hint, f.want, fits, &f)) {
         mp__slot_restore(slot, ref);
         return mp__fail(MP_ENOMEM);
     }
@@ -417,6 +426,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     for (size_t p = p0; p < p1; p++)
         a->live[p]++;
     a->start[f.at] = index;
+    if (f.at == a->hint) a->hint = f.at + f.want;
     a->used += f.want;
     a->spans_live++;
     if (p0 < a->dirty_lo) a->dirty_lo = p0;
@@ -524,6 +534,10 @@ mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
     for (size_t p = g / a->per_page; p <= (g + n - 1) / a->per_page; p++)
         a->live[p]--;
     a->start[g] = 0;
+    /* The page may take spans again (flip mode): its free granules before
+     * the span count too. */
+    size_t page_start = g / a->per_page * a->per_page;
+    if (page_start < a->hint) a->hint = page_start;
     a->used -= n;
     a->spans_live--;
     mp__slot_free(span, span_ref->slot);
@@ -553,7 +567,7 @@ mp_status mp__code_arena_stats(const mp__ref *ref, mp_code_stats *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     size_t widest_run = 0;
-    (void)walk_free(a, widest, &widest_run);
+    (void)walk_free(a, 0, SIZE_MAX, widest, &widest_run);
     out->reserved = a->size;
     out->committed = a->committed * a->page;
     out->used = a->used * GRANULE;
