@@ -9,13 +9,19 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "memory_pages/memory_pages.h"
 #include "tests/arena/arena_code.h"
 #include "tests/arena/arena_fault_fns.h"
 #include "tests/internals/fault_injection.h"
+
+// The hook of the fault-injection runtime (runtime/registry.c): called by
+// mp__slot_hold right after a call wins a slot.
+extern "C" void (*volatile mp__race_hook)(void);
 
 namespace {
 
@@ -273,6 +279,40 @@ TEST(ArenaFault, Free) {
         EXPECT_EQ(fault_reservations(), start) << "a reservation leaked";
     }
     fault_uninstall();
+}
+
+/* Threads release copies of one span and free copies of one arena at once,
+ * with the window in which a call holds a slot widened: of each, exactly
+ * one call wins and the others find the handle stale. */
+TEST(ArenaFault, RacingCopies) {
+    mp__race_hook = [] { std::this_thread::yield(); };
+    for (int round = 0; round < 50; round++) {
+        mp_code_arena_opts o = {};
+        o.reserve = 1 << 16;
+        o.mode = MP_CODE_FLIP;
+        mp_code_arena a;
+        ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+        mp_code_span s;
+        ASSERT_EQ(mp_code_arena_alloc(&a, 64, &s), MP_OK);
+        std::atomic<int> released{0}, freed{0}, stale{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; t++) {
+            threads.emplace_back([&] {
+                mp_code_span mine = s;
+                mp_status st = mp_code_arena_release(&a, &mine);
+                (st == MP_OK ? released : stale)++;
+                mp_code_arena arena = a;
+                st = mp_code_arena_free(&arena);
+                (st == MP_OK ? freed : stale)++;
+            });
+        }
+        for (auto &th : threads)
+            th.join();
+        EXPECT_EQ(released.load(), 1);
+        EXPECT_EQ(freed.load(), 1);
+        EXPECT_EQ(stale.load(), 6);
+    }
+    mp__race_hook = nullptr;
 }
 
 } // namespace
