@@ -92,6 +92,8 @@
 
 #define GRANULE ((size_t)MP__CODE_GRANULE)
 #define DEFAULT_RESERVE ((size_t)64 << 20)
+/* The most pages a span's allocation makes writable at once (open_pages). */
+#define REOPEN_AHEAD 64
 
 /* The access of a committed page in flip mode. */
 enum { PAGE_RW = 0, PAGE_RX = 1 };
@@ -380,6 +382,15 @@ static mp_status open_pages(arena *a, size_t p0, size_t p1) {
         return MP_OK;
     }
     size_t old_end = p1 < a->committed ? p1 : a->committed;
+    /* Empty read-execute pages right after the span are reopened with it,
+     * up to REOPEN_AHEAD pages, so that the spans allocated next, which
+     * first fit puts there, need no protect call of their own (a batch of
+     * small spans costs one call, not one per page). They hold no live
+     * span, so W^X holds; finalize leaves pages without spans as they are. */
+    if (old_end == p1) {
+        while (old_end < a->committed && old_end - p0 < REOPEN_AHEAD && empty_rx(a, old_end))
+            old_end++;
+    }
     unsigned rw = MP__PROT_READ | MP__PROT_WRITE, rx = MP__PROT_READ | MP__PROT_EXEC;
     mp_status s = p0 < old_end ? flip_pages(a, p0, old_end, empty_rx, rw, rx, 0xff) : MP_OK;
     if (s != MP_OK) return s;
