@@ -438,6 +438,48 @@ TEST(Arena, RandomWalkAgainstModel) {
     }
 }
 
+/* The mappings of the process do not grow with the number of functions:
+ * 20,000 functions written, finalized, called and released one at a time,
+ * then in batches of 100, leave the arena with a constant handful. */
+TEST(Arena, MappingsStayBounded) {
+    if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
+    for (mp_code_mode mode : Modes()) {
+        SCOPED_TRACE(mode);
+        mp_code_arena_opts o = {};
+        o.mode = mode;
+        mp_code_arena a;
+        ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+        std::vector<mp_test::Mapping> maps;
+        ASSERT_TRUE(mp_test::ReadMaps(&maps));
+        const size_t before = maps.size();
+        for (size_t batch : {size_t(1), size_t(100)}) {
+            for (size_t i = 0; i < 20000; i += batch) {
+                std::vector<mp_code_span> spans(batch);
+                for (size_t j = 0; j < batch; j++) {
+                    ASSERT_EQ(mp_code_arena_alloc(&a, 16 + (i + j) % 241, &spans[j]), MP_OK);
+                    WriteCode(&spans[j], static_cast<uint32_t>((i + j) % arena_code::kMaxK));
+                }
+                ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
+                for (size_t j = 0; j < batch; j++) {
+                    binop_fn f;
+                    int64_t r = 0;
+                    ASSERT_EQ(binop_fn_from_span(&spans[j], 0, &f), MP_OK);
+                    ASSERT_EQ(binop_fn_call(&f, 1, 1, &r), MP_OK);
+                    ASSERT_EQ(r, 2 + int64_t((i + j) % arena_code::kMaxK));
+                    ASSERT_EQ(mp_code_arena_release(&a, &spans[j]), MP_OK);
+                }
+            }
+            ASSERT_TRUE(mp_test::ReadMaps(&maps));
+            EXPECT_LE(maps.size(), before + 8) << "batches of " << batch;
+            mp_code_stats st;
+            ASSERT_EQ(mp_code_arena_stats(&a, &st), MP_OK);
+            EXPECT_LE(st.mappings, 4u);
+            EXPECT_LE(st.committed, 64 * mp_page_size()) << "the freed space was reused";
+        }
+        ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
+    }
+}
+
 /* mp_query answers for the arena's code, the committed part as data and
  * the rest of the reservation as guard. */
 TEST(Arena, Query) {
