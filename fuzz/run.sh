@@ -6,6 +6,10 @@
 #   vec   fuzz/vec_fuzz.cc: a PagedVec driven by operation sequences, checked
 #         against a model, with OS calls failing through the fault-injection
 #         table of tests/internals.
+#   arena fuzz/arena_fuzz.cc: a code arena (issue 15), flip or dual, driven
+#         by operation sequences against a model, with OS calls failing
+#         through the fault-injection table; built with allow_exec and
+#         allow_dual_map.
 #   gen   fuzz/gen_fuzz.cc: the generator, gen/mpgen.py, run in an embedded
 #         CPython (Debian's, the one Bazel runs it with) on command lines
 #         decoded from the input, its contract checked by
@@ -63,6 +67,14 @@ python3 gen/mpgen.py states \
 python3 gen/mpgen.py vec --out "$gen/fuzz_vecs.h" \
     --vector fz_odd=odd3 --vector fz_wide=wide4100 --include fuzz/elems.h
 
+# The arena target's build: allow_exec and allow_dual_map, and its function
+# reference type.
+gen_exec="$work/gen_exec"
+python3 gen/mpgen.py states --allow-exec --allow-dual-map \
+    --features "$gen_exec/memory_pages/features.h" --header "$gen_exec/memory_pages/memory_pages.h"
+python3 gen/mpgen.py fnref --out "$gen_exec/arena_fuzz_fns.h" \
+    --signature binop_fn="int64_t(int64_t, int64_t)"
+
 # shellcheck disable=SC2054 # the commas separate sanitizers, not elements
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 includes=(-I "$root" -I "$root/runtime/include" -I "$gen")
@@ -80,7 +92,19 @@ for src in "${runtime_sources[@]}" tests/internals/fault_injection.c; do
     objects+=("$obj")
 done
 
-targets=(vec gen)
+# The runtime again for the arena target, with its features.
+exec_objects=()
+for src in runtime/code_arena.c runtime/dual.c runtime/fn_ref.c runtime/jit_probe.c \
+    runtime/os_config.c runtime/os_posix.c runtime/pages.c runtime/query.c runtime/registry.c \
+    runtime/status.c runtime/vec.c tests/internals/fault_injection.c; do
+    obj="$work/exec_$(basename "$src" .c).o"
+    "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
+        -DMP_FAULT_INJECTION -I "$root" -I "$root/runtime/include" -I "$gen_exec" \
+        -c "$src" -o "$obj"
+    exec_objects+=("$obj")
+done
+
+targets=(vec arena gen)
 status=0
 for target in "${targets[@]}"; do
     bin="$work/${target}_fuzz"
@@ -95,6 +119,11 @@ for target in "${targets[@]}"; do
         # allocated (modules, interned strings, caches) until the process
         # ends, which LeakSanitizer would report as leaks at exit.
         asan_options=detect_leaks=0:handle_segv=1
+    elif [[ $target == arena ]]; then
+        "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" \
+            -I "$root" -I "$root/runtime/include" -I "$gen_exec" fuzz/arena_fuzz.cc \
+            "${exec_objects[@]}" -o "$bin"
+        asan_options=detect_leaks=1:handle_segv=1
     else
         "$cxx" -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer "${sanitize[@]}" \
             "${includes[@]}" "fuzz/${target}_fuzz.cc" "${objects[@]}" -o "$bin"
@@ -120,7 +149,7 @@ for target in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     echo "fuzz: $target: ${runs:-0} executions in $((SECONDS - start)) s" \
         "($(find "$corpus" -type f | wc -l) corpus inputs, $(find "$found" -type f | wc -l) new)"
-    grep -E '^(vec|gen)_fuzz: ' "$log" || true
+    grep -E '^(vec|arena|gen)_fuzz: ' "$log" || true
     if [[ $run_status -ne 0 ]]; then
         status=1
         echo "fuzz: $target FAILED (exit $run_status); the end of its log:"

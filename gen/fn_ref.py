@@ -1,8 +1,8 @@
 """The `fnref` subcommand of mpgen.py: typed function references.
 
 Each --signature NAME=SIG entry, SIG being "RET(ARG, ...)", becomes a type
-NAME with NAME_from, NAME_from_rx_sealed, NAME_valid, NAME_call, NAME_raw,
-NAME_from_rwx in builds where mp_pages_rwx exists (shared/API.md sections 4
+NAME with NAME_from, NAME_from_rx_sealed, NAME_from_span (a span of a code
+arena), NAME_valid, NAME_call, NAME_raw, NAME_from_rwx in builds where mp_pages_rwx exists (shared/API.md sections 4
 and 8), and NAME_from_dual in builds where mp_pages_dual exists (section 8).
 A signature has 0 to 16 arguments; the return type and every argument are
 integer, floating-point or pointer types, or void (as the return type, or as
@@ -19,7 +19,15 @@ from gencore import check_include, check_type_name, parse_assignment, render, wr
 
 MAX_ARGS = 16
 # The functions generated for each signature NAME are NAME followed by these.
-FUNCTION_SUFFIXES = ("_from", "_from_rx_sealed", "_from_rwx", "_valid", "_call", "_raw")
+FUNCTION_SUFFIXES = (
+    "_from",
+    "_from_rx_sealed",
+    "_from_rwx",
+    "_from_span",
+    "_valid",
+    "_call",
+    "_raw",
+)
 # And NAME_from_dual, in builds where mp_pages_dual exists.
 FUNCTION_SUFFIXES += ("_from_dual",)
 

@@ -112,7 +112,15 @@ def run_states(args):
     }
     write(
         (args.features, render("features.h.j2", features=features)),
-        (args.header, render("memory_pages.h.j2", states=states, have_dual=features["have_dual"])),
+        (
+            args.header,
+            render(
+                "memory_pages.h.j2",
+                states=states,
+                have_rx=features["have_rx"],
+                have_dual=features["have_dual"],
+            ),
+        ),
     )
 
 

@@ -27,18 +27,22 @@ typedef struct options {
     int64_t from, to;
     long samples, rounds;
     const char *mode; /* --mode as given, or NULL: what mp_jit_probe found */
+    long many;        /* --many N: N expressions in one code arena; 0 without */
     bool help;
     FILE *out, *err;
 } options;
 
 static void usage(FILE *f) {
     fprintf(f, "usage: jit_demo EXPRESSION [--from A] [--to B] [--samples N] [--rounds N]\n"
-               "                [--mode flip|dual|rwx]\n"
+               "                [--mode flip|dual|rwx] [--many N]\n"
                "  EXPRESSION: + - * / ( ) unary minus, integer constants and the variable x,\n"
                "  e.g. \"x*x - 3*x + 7\"; 64-bit integers that wrap, x/0 is 0.\n"
                "  --mode: how the code becomes executable: flip (rw, then rx), dual (a\n"
                "  read-write and a read-execute view of one memory) or rwx; by default the\n"
-               "  first of these that works here.\n");
+               "  first of these that works here.\n"
+               "  --many N: compiles N variants of the expression (EXPRESSION + i) into one\n"
+               "  code arena (flip, or dual with --mode dual), releases half of them,\n"
+               "  compiles that half again into the freed space, and checks every result.\n");
 }
 
 static bool parse_int(const char *text, int64_t *out) {
@@ -61,6 +65,7 @@ static bool parse_options(int argc, char **argv, options *o) {
     o->samples = 5;
     o->rounds = 5;
     o->mode = NULL;
+    o->many = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -99,6 +104,8 @@ static bool parse_options(int argc, char **argv, options *o) {
             o->samples = (long)v;
         } else if (strcmp(a, "--rounds") == 0 && v >= 1 && v <= 1000) {
             o->rounds = (long)v;
+        } else if (strcmp(a, "--many") == 0 && v >= 1 && v <= 1000000) {
+            o->many = (long)v;
         } else {
             fprintf(err, "jit_demo: error: unknown option or value out of range: %s %s\n", a,
                     argv[i]);
@@ -300,6 +307,125 @@ static size_t pages_len(const jit_code *code) {
     }
 }
 
+/* ---- --many N: one code arena (issue 15) ---- */
+
+/* Parses variant k of the expression, "(EXPRESSION) + k", into *e. */
+static bool parse_variant(const char *expr, long k, jit_expr *e) {
+    size_t len = strlen(expr) + 32;
+    char *text = malloc(len);
+    if (text == NULL) return false;
+    snprintf(text, len, "(%s) + %ld", expr, k);
+    jit_error perr;
+    bool ok = jit_parse(text, e, &perr);
+    free(text);
+    return ok;
+}
+
+static void print_stats(FILE *out, const char *when, const mp_code_arena *a) {
+    mp_code_stats st;
+    if (mp_code_arena_stats(a, &st) != MP_OK) return;
+    fprintf(out,
+            "  %-22s %zu spans live, %zu bytes used, %zu committed, %zu free (largest %zu), "
+            "%zu mappings\n",
+            when, st.spans_live, st.used, st.committed, st.free_bytes, st.largest_free,
+            st.mappings);
+}
+
+/* Compiles variant k[i] into span i for each i with i % step == first, then
+ * finalizes and makes the references. */
+static mp_status compile_variants(const options *o, mp_code_arena *a, jit_expr *e, const long *k,
+                                  long first, long step, mp_code_span *spans, expr_fn *fns,
+                                  size_t *bytes) {
+    mp_status s = MP_OK;
+    for (long i = first; s == MP_OK && i < o->many; i += step) {
+        size_t size = 0;
+        s = parse_variant(o->expr, k[i], e) ? jit_compile_span(e, a, &spans[i], &size) : MP_EINVAL;
+        *bytes += size;
+    }
+    if (s == MP_OK) s = mp_code_arena_finalize(a);
+    for (long i = first; s == MP_OK && i < o->many; i += step)
+        s = expr_fn_from_span(&spans[i], 0, &fns[i]);
+    return s;
+}
+
+/* Checks every variant at up to 16 inputs of the range against the
+ * interpreter; returns the mismatches, or -1 when a call failed. */
+static long long check_variants(const options *o, jit_expr *e, const long *k, const expr_fn *fns) {
+    long long mismatches = 0;
+    for (long i = 0; i < o->many; i++) {
+        if (!parse_variant(o->expr, k[i], e)) return -1;
+        for (long j = 0; j < 16; j++) {
+            int64_t x = sample_input(o, j, 16), y = 0;
+            if (expr_fn_call(&fns[i], x, &y) != MP_OK) return -1;
+            if (y != jit_interpret(e, x)) mismatches++;
+        }
+    }
+    return mismatches;
+}
+
+static int run_many(const options *o, jit_mode mode, FILE *out, FILE *err) {
+    long n = o->many;
+    mp_code_arena_opts ao = {0};
+    ao.mode = mode == JIT_MODE_DUAL ? MP_CODE_DUAL : MP_CODE_FLIP;
+    mp_code_arena a;
+    mp_status s = mp_code_arena_new(&ao, &a);
+    if (s != MP_OK) {
+        fprintf(err, "jit_demo: error: mp_code_arena_new: %s\n", mp_status_str(s));
+        return 1;
+    }
+    mp_code_span *spans = calloc((size_t)n, sizeof *spans);
+    expr_fn *fns = calloc((size_t)n, sizeof *fns), *old = calloc((size_t)n, sizeof *old);
+    long *k = calloc((size_t)n, sizeof *k);
+    jit_expr *e = malloc(sizeof *e);
+    int status = 1;
+    size_t bytes = 0;
+    if (spans == NULL || fns == NULL || old == NULL || k == NULL || e == NULL) {
+        fprintf(err, "jit_demo: error: out of memory\n");
+        goto done;
+    }
+    fprintf(out, "arena       %ld expressions (EXPRESSION + i) in one code arena, mode %s\n", n,
+            ao.mode == MP_CODE_DUAL ? "dual" : "flip");
+    for (long i = 0; i < n; i++)
+        k[i] = i;
+    if ((s = compile_variants(o, &a, e, k, 0, 1, spans, fns, &bytes)) != MP_OK) goto failed;
+    fprintf(out, "  compiled %zu bytes of code\n", bytes);
+    print_stats(out, "compiled:", &a);
+    /* Release every other one, keeping its reference to show it stale. */
+    for (long i = 0; i < n; i += 2) {
+        old[i] = fns[i];
+        if ((s = mp_code_arena_release(&a, &spans[i])) != MP_OK) goto failed;
+    }
+    print_stats(out, "half released:", &a);
+    long stale = 0;
+    for (long i = 0; i < n; i += 2)
+        stale += !expr_fn_valid(&old[i]);
+    for (long i = 0; i < n; i += 2)
+        k[i] = n + i;
+    bytes = 0;
+    if ((s = compile_variants(o, &a, e, k, 0, 2, spans, fns, &bytes)) != MP_OK) goto failed;
+    print_stats(out, "compiled again:", &a);
+    fprintf(out, "  %ld of %ld released references stale\n", stale, (n + 1) / 2);
+    long long mismatches = check_variants(o, e, k, fns);
+    if (mismatches == 0 && stale == (n + 1) / 2) {
+        fprintf(out, "checked     all %ld expressions at 16 inputs equal the interpreter's\n", n);
+        status = 0;
+    } else {
+        fprintf(out, "checked     %lld results DIFFER from the interpreter's (-1: a call failed)\n",
+                mismatches);
+    }
+    goto done;
+failed:
+    fprintf(err, "jit_demo: error: the code arena: %s\n", mp_status_str(s));
+done:
+    if (mp_code_arena_free(&a) != MP_OK) status = 1;
+    free(e);
+    free(k);
+    free(old);
+    free(fns);
+    free(spans);
+    return status;
+}
+
 int jit_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     options o;
     o.out = out;
@@ -337,6 +463,15 @@ int jit_demo_run(int argc, char **argv, FILE *out, FILE *err) {
 
     jit_mode mode;
     const mp_jit_way *chosen = choose_mode(&caps, o.mode, &mode);
+    if (o.many > 0) {
+        int many_status = jit_backend() == NULL || !chosen->works || mode == JIT_MODE_RWX
+                              ? (fprintf(err, "jit_demo: error: --many needs a code generator and "
+                                              "--mode flip or dual that works here\n"),
+                                 2)
+                              : run_many(&o, mode, out, err);
+        free(e);
+        return many_status;
+    }
     jit_code code;
     mp_status s = chosen->works ? jit_compile_mode(e, mode, &code) : chosen->status;
     bool jit = s == MP_OK;

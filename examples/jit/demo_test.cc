@@ -126,6 +126,30 @@ TEST(Demo, EachMode) {
     }
 }
 
+/* --many N: N variants in one code arena, half released and compiled again
+ * into the freed space, every result checked, the released references
+ * stale. */
+TEST(Demo, ManyInOneArena) {
+    std::vector<std::string> modes = {"flip"};
+    if (MP_HAVE_DUAL) modes.push_back("dual");
+    for (const std::string &m : modes) {
+        Result r = RunDemo({"x*x - 3*x + 7", "--many", "1001", "--mode", m});
+        EXPECT_EQ(r.status, 0) << m << ": " << r.err;
+        EXPECT_TRUE(Has(r.out, "arena       1001 expressions (EXPRESSION + i) in one code arena, "
+                               "mode " +
+                                   m + "\n"))
+            << r.out;
+        EXPECT_TRUE(Has(r.out, "half released:         500 spans live")) << r.out;
+        EXPECT_TRUE(Has(r.out, "compiled again:        1001 spans live")) << r.out;
+        EXPECT_TRUE(Has(r.out, "  501 of 501 released references stale\n")) << r.out;
+        EXPECT_TRUE(Has(r.out, "checked     all 1001 expressions at 16 inputs equal the "
+                               "interpreter's\n"))
+            << r.out;
+    }
+    EXPECT_EQ(RunDemo({"x", "--many", "0"}).status, 2);
+    EXPECT_EQ(RunDemo({"x", "--many", "2", "--mode", "rwx"}).status, 2);
+}
+
 TEST(Demo, SingleInputAndNoSamples) {
     Result r = RunDemo({"x / 0 - -x", "--from", "-9223372036854775808", "--to",
                         "-9223372036854775808", "--samples", "0", "--rounds", "1"});

@@ -2,6 +2,7 @@
 #include "examples/jit/jit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "examples/jit/emit.h"
 
@@ -161,6 +162,34 @@ mp_status jit_compile_mode(const jit_expr *e, jit_mode mode, jit_code *out) {
     (void)e;
     (void)mode;
     (void)out;
+    return MP_ENOTSUP;
+#endif
+}
+
+mp_status jit_compile_span(const jit_expr *e, mp_code_arena *a, mp_code_span *out, size_t *size) {
+#ifdef BACKEND
+    /* The code is emitted into a buffer of the bound's size first, so that
+     * the span takes only the bytes the code needs. The generators emit
+     * code that runs at any address (the dual mode runs it elsewhere than
+     * it was written), so it may be copied. */
+    jit_program *prog = malloc(sizeof *prog);
+    if (prog == NULL) return MP_ENOMEM;
+    jit_lower(e, prog);
+    size_t bound = jit_code_bound(prog);
+    uint8_t *buf = malloc(bound);
+    mp_status s = MP_ENOMEM;
+    if (buf != NULL) {
+        s = emit_into(prog, buf, bound, size) ? mp_code_arena_alloc(a, *size, out) : MP_EOVERFLOW;
+        if (s == MP_OK) memcpy(mp_code_span_write(out), buf, *size);
+    }
+    free(buf);
+    free(prog);
+    return s;
+#else
+    (void)e;
+    (void)a;
+    (void)out;
+    (void)size;
     return MP_ENOTSUP;
 #endif
 }

@@ -63,6 +63,12 @@ mp_status jit_compile(const jit_expr *e, jit_code *out);
  * not have (dual needs allow_dual_map, rwx needs deny_xw=false). */
 mp_status jit_compile_mode(const jit_expr *e, jit_mode mode, jit_code *out);
 
+/* Compiles e into a new span of the code arena a (docs/jit.md, "Code
+ * arena"): the code is written but not finalized, so the caller finalizes
+ * the arena before making references with expr_fn_from_span. *size gets
+ * the bytes of machine code. MP_ENOTSUP without a code generator. */
+mp_status jit_compile_span(const jit_expr *e, mp_code_arena *a, mp_code_span *out, size_t *size);
+
 /* Frees the code; every reference to it is stale from then on. */
 mp_status jit_free(jit_code *code);
 

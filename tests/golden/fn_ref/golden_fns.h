@@ -55,6 +55,10 @@ static inline mp_status float_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As float_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status float_fn_from_span(const mp_code_span *s, size_t offset, float_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As float_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status float_fn_from_dual(const mp_pages_dual *p, size_t offset, float_fn *out) {
@@ -98,6 +102,10 @@ static inline mp_status many_fn_from_rwx(const mp_pages_rwx *p, size_t offset, m
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As many_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status many_fn_from_span(const mp_code_span *s, size_t offset, many_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As many_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status many_fn_from_dual(const mp_pages_dual *p, size_t offset, many_fn *out) {
@@ -141,6 +149,10 @@ static inline mp_status noarg_fn_from_rwx(const mp_pages_rwx *p, size_t offset, 
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As noarg_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status noarg_fn_from_span(const mp_code_span *s, size_t offset, noarg_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As noarg_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status noarg_fn_from_dual(const mp_pages_dual *p, size_t offset, noarg_fn *out) {
@@ -184,6 +196,10 @@ static inline mp_status node_fn_from_rwx(const mp_pages_rwx *p, size_t offset, n
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As node_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status node_fn_from_span(const mp_code_span *s, size_t offset, node_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As node_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status node_fn_from_dual(const mp_pages_dual *p, size_t offset, node_fn *out) {
@@ -227,6 +243,10 @@ static inline mp_status pred_fn_from_rwx(const mp_pages_rwx *p, size_t offset, p
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As pred_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status pred_fn_from_span(const mp_code_span *s, size_t offset, pred_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As pred_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status pred_fn_from_dual(const mp_pages_dual *p, size_t offset, pred_fn *out) {
@@ -270,6 +290,10 @@ static inline mp_status ptr_fn_from_rwx(const mp_pages_rwx *p, size_t offset, pt
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As ptr_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status ptr_fn_from_span(const mp_code_span *s, size_t offset, ptr_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As ptr_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status ptr_fn_from_dual(const mp_pages_dual *p, size_t offset, ptr_fn *out) {
@@ -313,6 +337,10 @@ static inline mp_status tick_fn_from_rwx(const mp_pages_rwx *p, size_t offset, t
     return mp__fn_ref_from((const mp__ref *)p, MP__PROT_READ | MP__PROT_WRITE | MP__PROT_EXEC, offset, (mp__fn_ref *)out);
 }
 #endif
+/* As tick_fn_from, at byte offset of a finalized span of a code arena; stale once the span is released or its arena freed. */
+static inline mp_status tick_fn_from_span(const mp_code_span *s, size_t offset, tick_fn *out) {
+    return mp__fn_ref_from((const mp__ref *)s, MP__CODE_READY, offset, (mp__fn_ref *)out);
+}
 #if MP_HAVE_DUAL
 /* As tick_fn_from, into the read-execute view of a dual pair; stays valid across _sync, stale after _into_rx and _free. */
 static inline mp_status tick_fn_from_dual(const mp_pages_dual *p, size_t offset, tick_fn *out) {
