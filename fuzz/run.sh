@@ -78,31 +78,31 @@ python3 gen/mpgen.py fnref --out "$gen_exec/arena_fuzz_fns.h" \
 # shellcheck disable=SC2054 # the commas separate sanitizers, not elements
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 includes=(-I "$root" -I "$root/runtime/include" -I "$gen")
-objects=()
 # Every source of the runtime but the other platform's OS layer, as
 # runtime/BUILD compiles them for Linux.
 runtime_sources=()
 for src in runtime/*.c; do
     [[ $src == runtime/os_windows.c ]] || runtime_sources+=("$src")
 done
-for src in "${runtime_sources[@]}" tests/internals/fault_injection.c; do
-    obj="$work/$(basename "$src" .c).o"
-    "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
-        -DMP_FAULT_INJECTION "${includes[@]}" -c "$src" -o "$obj"
-    objects+=("$obj")
-done
 
+# Compiles the runtime and the fault injection against the headers in $2,
+# into objects named $1*.o, and lists them in the array compiled_objects.
+compile_runtime() {
+    local prefix=$1 gen_dir=$2 src obj
+    compiled_objects=()
+    for src in "${runtime_sources[@]}" tests/internals/fault_injection.c; do
+        obj="$work/$prefix$(basename "$src" .c).o"
+        "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
+            -DMP_FAULT_INJECTION -I "$root" -I "$root/runtime/include" -I "$gen_dir" \
+            -c "$src" -o "$obj"
+        compiled_objects+=("$obj")
+    done
+}
+compile_runtime "" "$gen"
+objects=("${compiled_objects[@]}")
 # The runtime again for the arena target, with its features.
-exec_objects=()
-for src in runtime/code_arena.c runtime/dual.c runtime/fn_ref.c runtime/jit_probe.c \
-    runtime/os_config.c runtime/os_posix.c runtime/pages.c runtime/query.c runtime/registry.c \
-    runtime/status.c runtime/vec.c tests/internals/fault_injection.c; do
-    obj="$work/exec_$(basename "$src" .c).o"
-    "$cc" -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link "${sanitize[@]}" \
-        -DMP_FAULT_INJECTION -I "$root" -I "$root/runtime/include" -I "$gen_exec" \
-        -c "$src" -o "$obj"
-    exec_objects+=("$obj")
-done
+compile_runtime exec_ "$gen_exec"
+exec_objects=("${compiled_objects[@]}")
 
 targets=(vec arena gen)
 status=0
