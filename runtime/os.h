@@ -87,10 +87,15 @@ typedef struct mp__os_api {
     mp_status (*discard)(void *addr, size_t size, unsigned prot);
     /* Passes an access-pattern hint; platforms without one succeed. */
     mp_status (*advise)(void *addr, size_t size, mp_advice advice);
-    /* Asks for transparent huge pages; a hint, platforms without one succeed. */
-    mp_status (*huge_hint)(void *addr, size_t size);
+    /* Asks for transparent huge pages for a range (on), or asks that it get
+     * none, whatever the system's default (not on); a hint, platforms
+     * without one succeed. */
+    mp_status (*huge_hint)(void *addr, size_t size, bool on);
     /* Faults in every page of a committed, writable range. */
     mp_status (*populate)(void *addr, size_t size);
+    /* A monotonic clock in nanoseconds, cheap enough to read around every
+     * populate (vec.c times them to choose huge pages); cannot fail. */
+    uint64_t (*clock_ns)(void);
     /* Keeps a committed range resident in RAM until it is released. */
     mp_status (*lock)(void *addr, size_t size);
     /* Leaves a range out of core dumps; MP_ENOTSUP where the OS cannot. */

@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef __APPLE__
@@ -339,12 +340,14 @@ static mp_status posix_advise(void *addr, size_t size, mp_advice advice) {
     return mp__sys.madvise(addr, size, a) == 0 ? MP_OK : fail_errno();
 }
 
-static mp_status posix_huge_hint(void *addr, size_t size) {
-#ifdef MADV_HUGEPAGE
-    return mp__sys.madvise(addr, size, MADV_HUGEPAGE) == 0 ? MP_OK : fail_errno();
+static mp_status posix_huge_hint(void *addr, size_t size, bool on) {
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    return mp__sys.madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0 ? MP_OK
+                                                                                  : fail_errno();
 #else
     (void)addr;
     (void)size;
+    (void)on;
     return MP_OK;
 #endif
 }
@@ -373,6 +376,16 @@ static mp_status posix_populate(void *addr, size_t size) {
                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
     return MP_OK;
+}
+
+/* CLOCK_MONOTONIC is read in user space (the vDSO) and cannot fail for a
+ * valid clock id, so it is called directly rather than through mp__sys:
+ * there is no failure to inject, and tests replace mp__os.clock_ns to fake
+ * the time. */
+static uint64_t posix_clock_ns(void) {
+    struct timespec t;
+    (void)clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 static mp_status posix_lock(void *addr, size_t size) {
@@ -709,8 +722,8 @@ static mp_status posix_dual_release(void *rw_view, void *rx_view, size_t view_si
         .reserve = posix_reserve, .release = posix_release, .commit = posix_protect,               \
         .decommit = posix_decommit, .protect = posix_protect, .remap = posix_remap,                \
         .discard = posix_discard, .advise = posix_advise, .huge_hint = posix_huge_hint,            \
-        .populate = posix_populate, .lock = posix_lock, .no_dump = posix_no_dump,                  \
-        .flush_icache = posix_flush_icache, .seal = posix_seal,                                    \
+        .populate = posix_populate, .clock_ns = posix_clock_ns, .lock = posix_lock,                \
+        .no_dump = posix_no_dump, .flush_icache = posix_flush_icache, .seal = posix_seal,          \
         .reserve_near = posix_reserve_near, .dual_map = posix_dual_map,                            \
         .dual_unmap = posix_dual_unmap, .dual_release = posix_dual_release,                        \
     }

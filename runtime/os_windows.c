@@ -225,11 +225,24 @@ static mp_status win_advise(void *addr, size_t size, mp_advice advice) {
     return fail_last_error();
 }
 
-static mp_status win_huge_hint(void *addr, size_t size) {
-    /* Windows has no transparent huge pages to ask for. */
+static mp_status win_huge_hint(void *addr, size_t size, bool on) {
+    /* Windows has no transparent huge pages to ask for or refuse. */
     (void)addr;
     (void)size;
+    (void)on;
     return MP_OK;
+}
+
+/* QueryPerformanceCounter cannot fail on Windows XP and later; it is read
+ * directly rather than through mp__sys, as there is no failure to inject
+ * (tests replace mp__os.clock_ns to fake the time). */
+static uint64_t win_clock_ns(void) {
+    LARGE_INTEGER count, freq;
+    (void)QueryPerformanceCounter(&count);
+    (void)QueryPerformanceFrequency(&freq);
+    uint64_t c = (uint64_t)count.QuadPart, f = (uint64_t)freq.QuadPart;
+    /* Whole seconds and the rest apart, so that the product cannot wrap. */
+    return c / f * 1000000000u + c % f * 1000000000u / f;
 }
 
 static mp_status win_populate(void *addr, size_t size) {
@@ -428,9 +441,10 @@ static mp_status win_dual_release(void *rw_view, void *rx_view, size_t view_size
         .reserve = win_reserve, .release = win_release, .commit = win_commit,                      \
         .decommit = win_decommit, .protect = win_protect, .remap = win_remap,                      \
         .discard = win_discard, .advise = win_advise, .huge_hint = win_huge_hint,                  \
-        .populate = win_populate, .lock = win_lock, .no_dump = win_no_dump,                        \
-        .flush_icache = win_flush_icache, .seal = win_seal, .reserve_near = win_reserve_near,      \
-        .dual_map = win_dual_map, .dual_unmap = win_dual_unmap, .dual_release = win_dual_release,  \
+        .populate = win_populate, .clock_ns = win_clock_ns, .lock = win_lock,                      \
+        .no_dump = win_no_dump, .flush_icache = win_flush_icache, .seal = win_seal,                \
+        .reserve_near = win_reserve_near, .dual_map = win_dual_map, .dual_unmap = win_dual_unmap,  \
+        .dual_release = win_dual_release,                                                          \
     }
 
 const mp__os_api mp__os_native = WINDOWS_API;

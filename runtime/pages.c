@@ -70,7 +70,7 @@ static mp_status prepare_data(unsigned char *data, size_t len, const mp_pages_op
     if (s != MP_OK) return s;
     if (o->huge == MP_HUGE_TRY) {
         /* Only a hint: the pages work either way. */
-        (void)mp__os.huge_hint(data, len);
+        (void)mp__os.huge_hint(data, len, true);
     }
     if (o->no_dump && (s = mp__os.no_dump(data, len)) != MP_OK) return s;
     if (o->populate && (s = mp__os.populate(data, len)) != MP_OK) return s;

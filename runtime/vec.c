@@ -122,7 +122,7 @@ static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard,
     if (s != MP_OK) return s;
     if (huge == MP_HUGE_TRY) {
         /* Only a hint: the pages work either way. */
-        (void)mp__os.huge_hint(base, want);
+        (void)mp__os.huge_hint(base, want, true);
     }
     m->base = (unsigned char *)base;
     m->reserved = want;
@@ -299,7 +299,9 @@ static bool cache_take(cached *out) {
  * must release it instead; v's elements are untouched then, so that a
  * failed release leaves the vector as it was. */
 static bool cache_put(const mp__vec *v) {
-    if (!cacheable(v->reserved, v->huge, v->guard) || v->committed > CACHE_MAX_COMMITTED)
+    /* A vector whose huge-page policy acted has advice on its reservation. */
+    if (!cacheable(v->reserved, v->huge, v->guard) || v->thp != 0 ||
+        v->committed > CACHE_MAX_COMMITTED)
         return false;
     /* Claim a place first, so that the discard (a system call, made outside
      * the lock) is never wasted on a reservation that then finds no room. */
@@ -425,6 +427,9 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  * small vectors make no extra system call. Vectors made with a capacity
  * (V_with_capacity, mp_vec_opts.capacity) are not populated either: the
  * capacity is committed, as asked, and its pages appear on first touch.
+ * Pushes into capacity that reserve made are not populated: the inline push
+ * calls the runtime only when the vector is full, and reserve populates
+ * just one chunk.
  *
  * Populating is a hint: where it fails (no memory right now, or the kernel
  * refuses) the vector has grown all the same, without pre-faulting, and its
@@ -433,9 +438,92 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  * and MP_HUGE_REQUIRE vectors step in whole huge pages (the chunk is a
  * multiple of the huge page size, and the first element starts one), so a
  * populated chunk is backed by whole huge pages wherever the kernel has them.
+ *
+ * ---- Huge pages for large vectors (the adaptive policy) ----
+ *
+ * Populating a transparent huge page costs one allocation and one zeroing
+ * of 2 MiB, where small pages cost 512 faults: 0.03 to 0.6 of the small
+ * pages' cost where the kernel has free huge pages at hand. Where it has
+ * not (memory fragmented, a busy machine), the kernel compacts memory to
+ * make one, or fails and falls back to small pages after trying, and a huge
+ * page then costs up to twice the small pages it replaces
+ * (docs/benchmarks.md, workloads 1 and 4). So a vector made with MP_HUGE_NO
+ * (the default) decides for itself, where the kernel offers transparent
+ * huge pages on request (mp__os_cfg.thp: its setting is "always" or
+ * "madvise", read at load, never changed):
+ *
+ *  - Below HUGE_FROM bytes it asks nothing: small vectors keep small pages
+ *    and make no extra system call (under "always" the kernel may still
+ *    give them huge pages, as it does to any memory).
+ *  - When a growth call first populates past the first huge-page boundary
+ *    at or after HUGE_FROM bytes from the first element (its huge start),
+ *    the vector asks for huge pages (MADV_HUGEPAGE) for its reservation from
+ *    there on. From then on its commits and populates past the huge start
+ *    end on huge-page boundaries of the address space, so each chunk is
+ *    whole huge pages.
+ *  - Every populate is timed (mp__os.clock_ns, two clock reads per chunk of
+ *    4 MiB or more). Populates of small pages feed a process-wide running
+ *    estimate of their cost per byte (small_cost); each populate of a
+ *    vector's huge part is compared with it. When two in a row cost more
+ *    per byte than the small pages they replace, the vector drops huge
+ *    pages for the rest of its reservation (MADV_NOHUGEPAGE from the end of
+ *    what it populated on, which also overrides "always"), and populates
+ *    small pages from then on. The huge pages it has stay. Two, not one, so
+ *    that a single populate slowed by preemption does not decide.
+ *  - The resident-set bound is the one above: past the huge start a limited
+ *    populate ends on the last huge-page boundary at most one chunk past the
+ *    elements, and the kernel backs with a huge page only a 2 MiB range that
+ *    lies whole inside the committed (accessible) part, which growth keeps
+ *    within one chunk of the elements. So the resident set stays within the
+ *    final size plus one chunk, huge pages or not.
+ *  - An explicit choice wins: MP_HUGE_TRY vectors ask for huge pages for
+ *    their whole reservation and keep them however they cost, and
+ *    MP_HUGE_REQUIRE vectors use hugetlb pages. A vector that has acted
+ *    (asked or dropped) is never cached on free. A process opts out of the
+ *    policy as of any transparent huge page with
+ *    prctl(PR_SET_THP_DISABLE) (docs/paged_vec.md, "Huge pages").
+ *  - Every hint is only a hint: a failed MADV_HUGEPAGE or MADV_NOHUGEPAGE
+ *    changes the speed, never a status or an element.
  */
 #define PREFAULT_FROM MIB
 #define PREFAULT_CHUNK (4 * MIB)
+#define HUGE_FROM (32 * MIB)
+
+/* The states of mp__vec.thp: the low two bits; the bits above count the
+ * huge populates in a row that cost more than small pages. */
+#define THP_NONE 0u    /* the policy has not acted */
+#define THP_ON 1u      /* huge pages asked for from the huge start on */
+#define THP_DROPPED 2u /* huge pages refused for the rest of the vector */
+#define THP_STATE 3u
+#define THP_STRIKE 4u
+#define THP_STRIKES_TO_DROP 2u
+
+/* The process-wide running estimate of the cost of populating small pages,
+ * in nanoseconds per MiB; 0 until one populate of at least PREFAULT_FROM
+ * bytes was timed. Updated without a lock: a lost update only delays the
+ * estimate. */
+static uint64_t small_cost;
+
+/* Whether the adaptive policy applies to v. */
+static bool thp_policy(const mp__vec *v) {
+    /* A huge page larger than the chunk (64 KiB pages on arm64 make it 512
+     * MiB) would break the bound: no policy there. */
+    size_t hp = mp__os_cfg.huge_page_size;
+    return v->huge == MP_HUGE_NO && mp__os_cfg.thp && hp != 0 && hp <= PREFAULT_CHUNK;
+}
+
+/* The offset of v's huge start from its first element: the first huge-page
+ * boundary of the address space at or after HUGE_FROM bytes. */
+static size_t huge_start(const mp__vec *v) {
+    size_t hp = mp__os_cfg.huge_page_size;
+    uintptr_t at = (uintptr_t)v->data + HUGE_FROM;
+    return HUGE_FROM + (size_t)((hp - at % hp) % hp);
+}
+
+/* Whether v steps past its huge start on huge-page boundaries. */
+static bool thp_stepping(const mp__vec *v) {
+    return thp_policy(v) && (v->thp & THP_STATE) != THP_DROPPED && v->reserved != 0;
+}
 
 /* The chunk in which growth past PREFAULT_FROM commits and populates:
  * PREFAULT_CHUNK, rounded up to whole huge pages for a vector that uses
@@ -448,6 +536,72 @@ static size_t prefault_chunk(mp_huge huge) {
     return chunk;
 }
 
+/* Asks, or refuses, huge pages for [from, to) of v's reservation as its
+ * policy state says, where that range lies past its huge start: for the
+ * pages a move or a decommit mapped afresh, which lost their advice. */
+static void thp_reapply(const mp__vec *v, size_t from, size_t to) {
+    unsigned state = v->thp & THP_STATE;
+    if (!thp_policy(v) || state == THP_NONE) return;
+    from = max_size(from, huge_start(v));
+    if (to > from) (void)mp__os.huge_hint(v->data + from, to - from, state == THP_ON);
+}
+
+/* Populates [lo, hi) of v and returns the nanoseconds it took, or 0 when it
+ * failed (then the pages come on first touch). */
+static uint64_t timed_populate(const mp__vec *v, size_t lo, size_t hi) {
+    uint64_t start = mp__os.clock_ns();
+    if (mp__os.populate(v->data + lo, hi - lo) != MP_OK) return 0;
+    uint64_t ns = mp__os.clock_ns() - start;
+    return ns != 0 ? ns : 1;
+}
+
+/* The cost per MiB of a populate of bytes that took ns. */
+static uint64_t per_mib(uint64_t ns, size_t bytes) {
+    /* Cannot overflow for any populate shorter than a few days. */
+    return ns * MIB / bytes;
+}
+
+/* Populates [lo, hi) of v in small pages, and feeds the estimate. */
+static void populate_small(const mp__vec *v, size_t lo, size_t hi) {
+    if (!thp_policy(v)) {
+        (void)mp__os.populate(v->data + lo, hi - lo);
+        return;
+    }
+    uint64_t ns = timed_populate(v, lo, hi);
+    if (ns == 0 || hi - lo < PREFAULT_FROM) return;
+    uint64_t cost = per_mib(ns, hi - lo);
+    uint64_t was = __atomic_load_n(&small_cost, __ATOMIC_RELAXED);
+    __atomic_store_n(&small_cost, was == 0 ? cost : (3 * was + cost) / 4, __ATOMIC_RELAXED);
+}
+
+/* Populates [lo, hi) of v, which lies past its huge start, in huge pages
+ * where the policy has not dropped them, and judges their cost: two in a
+ * row dearer than small pages drop huge pages for the rest of v. */
+static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
+    unsigned state = v->thp & THP_STATE;
+    if (state == THP_DROPPED) {
+        populate_small(v, lo, hi);
+        return;
+    }
+    if (state == THP_NONE) {
+        size_t from = huge_start(v);
+        (void)mp__os.huge_hint(v->data + from, v->reserved - from, true);
+        v->thp = THP_ON;
+    }
+    uint64_t ns = timed_populate(v, lo, hi);
+    uint64_t small = __atomic_load_n(&small_cost, __ATOMIC_RELAXED);
+    /* Nothing to judge: a failed populate, or no estimate to compare with. */
+    if (ns == 0 || small == 0) return;
+    if (per_mib(ns, hi - lo) <= small) {
+        v->thp = THP_ON;
+        return;
+    }
+    v->thp += THP_STRIKE;
+    if (v->thp / THP_STRIKE < THP_STRIKES_TO_DROP) return;
+    v->thp = THP_DROPPED;
+    if (hi < v->reserved) (void)mp__os.huge_hint(v->data + hi, v->reserved - hi, false);
+}
+
 /* Populates the committed pages of v from byte from (the old end of its
  * elements) up to at most one chunk past end (the end of its elements after
  * the call), after a growth call that left v with at least PREFAULT_FROM
@@ -455,13 +609,32 @@ static size_t prefault_chunk(mp_huge huge) {
 static void prefault(mp__vec *v, size_t from, size_t end) {
     if (v->committed < PREFAULT_FROM) return;
     size_t unit = commit_unit(v->huge);
+    size_t chunk = prefault_chunk(v->huge);
     size_t lo = from - from % unit;
     size_t hi = v->committed;
-    if (end <= hi && hi - end > prefault_chunk(v->huge)) {
+    if (end <= hi && hi - end > chunk) {
         /* Cannot overflow: end + chunk < committed. */
-        (void)mp__round_up(end + prefault_chunk(v->huge), unit, &hi);
+        if (thp_stepping(v) && end + chunk > huge_start(v)) {
+            /* The last huge-page boundary at or before end + chunk: past
+             * end, as the chunk is at least one huge page, and at or past
+             * the huge start, which is one. */
+            size_t hp = mp__os_cfg.huge_page_size;
+            hi = end + chunk - (size_t)(((uintptr_t)v->data + end + chunk) % hp);
+        } else {
+            (void)mp__round_up(end + chunk, unit, &hi);
+        }
     }
-    if (hi > lo) (void)mp__os.populate(v->data + lo, hi - lo);
+    if (hi <= lo) return;
+    if (!thp_policy(v) || hi <= huge_start(v)) {
+        populate_small(v, lo, hi);
+        return;
+    }
+    size_t start = huge_start(v);
+    if (lo < start) {
+        populate_small(v, lo, start);
+        lo = start;
+    }
+    populate_huge(v, lo, hi);
 }
 
 /* Makes room for at least need elements (need > v->cap). With amortized, a
@@ -477,11 +650,15 @@ static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
         return mp__fail(MP_EOVERFLOW);
     size_t want_b = need_b;
     if (amortized && v->committed <= SIZE_MAX / 2) want_b = max_size(need_b, 2 * v->committed);
-    size_t stepped;
-    if (amortized && want_b > PREFAULT_FROM &&
-        mp__round_up(need_b, prefault_chunk(v->huge), &stepped)) {
+    size_t chunk = prefault_chunk(v->huge), stepped;
+    /* Past its huge start a vector of the policy steps on chunk boundaries
+     * of the address space, so that its chunks are whole huge pages. */
+    size_t skew =
+        thp_stepping(v) && need_b > huge_start(v) ? (size_t)((uintptr_t)v->data % chunk) : 0;
+    if (amortized && want_b > PREFAULT_FROM && need_b <= SIZE_MAX - skew &&
+        mp__round_up(need_b + skew, chunk, &stepped)) {
         /* Doubling up to one chunk, then a chunk at a time. */
-        want_b = min_size(want_b, stepped);
+        want_b = min_size(want_b, stepped - skew);
     }
 
     if (v->reserved == 0) {
@@ -499,7 +676,10 @@ static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
         v->cap = commit / size;
         return MP_OK;
     }
-    return move_mapping(v, need_b, want_b, size);
+    mp_status s = move_mapping(v, need_b, want_b, size);
+    /* The new reservation has no advice past what the move brought. */
+    if (s == MP_OK) thp_reapply(v, v->committed, v->reserved);
+    return s;
 }
 
 /* Makes room for n more elements than v holds, of which the call writes
@@ -788,8 +968,9 @@ static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     size_t bytes = v->committed - keep;
     mp_status s = mp__os.decommit(from, bytes, v->huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : 0);
     if (s != MP_OK) return s;
-    /* The decommitted range is a fresh mapping, which lost the hint. */
-    if (v->huge == MP_HUGE_TRY) (void)mp__os.huge_hint(from, bytes);
+    /* The decommitted range is a fresh mapping, which lost the advice. */
+    if (v->huge == MP_HUGE_TRY) (void)mp__os.huge_hint(from, bytes, true);
+    thp_reapply(v, keep, v->committed);
     v->committed = keep;
     v->cap = keep / size;
     return MP_OK;

@@ -96,14 +96,19 @@ static mp_status advise(void *addr, size_t size, mp_advice advice) {
     return mp__os_native.advise(addr, size, advice);
 }
 
-static mp_status huge_hint(void *addr, size_t size) {
+static mp_status huge_hint(void *addr, size_t size, bool on) {
     FAIL_IF_HIT(huge_hint);
-    return mp__os_native.huge_hint(addr, size);
+    return mp__os_native.huge_hint(addr, size, on);
 }
 
 static mp_status populate(void *addr, size_t size) {
     FAIL_IF_HIT(populate);
     return mp__os_native.populate(addr, size);
+}
+
+/* The clock cannot fail, so it goes straight to the platform. */
+static uint64_t clock_ns(void) {
+    return mp__os_native.clock_ns();
 }
 
 static mp_status lock(void *addr, size_t size) {
@@ -171,6 +176,7 @@ static const mp__os_api counting = {
     .advise = advise,
     .huge_hint = huge_hint,
     .populate = populate,
+    .clock_ns = clock_ns,
     .lock = lock,
     .no_dump = no_dump,
     .flush_icache = flush_icache,

@@ -118,6 +118,11 @@ inline Expected PlatformExpected(const sys_call &c, int code) {
         return {MP_OK, "madvise(MADV_HUGEPAGE) hint failure ignored"};
     }
 #endif
+#ifdef MADV_NOHUGEPAGE
+    if (Entry(c, "madvise") && c.arg[2] == MADV_NOHUGEPAGE) {
+        return {MP_OK, "madvise(MADV_NOHUGEPAGE) hint failure ignored"};
+    }
+#endif
 #ifdef MADV_POPULATE_WRITE
     if (Entry(c, "madvise") && c.arg[2] == MADV_POPULATE_WRITE && code == EINVAL) {
         return {MP_OK, "madvise(MADV_POPULATE_WRITE) EINVAL -> touching pages"};

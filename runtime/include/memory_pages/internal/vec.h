@@ -33,15 +33,19 @@ typedef struct mp__vec {
     const uint32_t *slot_gen;
     mp__ref ref;    /* registry slot of the reservation; all zero while there is none */
     mp_huge huge;   /* the huge-page option the vector was made with */
-    uint32_t guard; /* nonzero: a no-access guard follows the reservation (not a
+    uint16_t guard; /* nonzero: a no-access guard follows the reservation (not a
                      * bool, so that the struct has no padding bytes) */
+    /* The state of the adaptive huge-page policy of a vector made with
+     * MP_HUGE_NO (runtime/vec.c, "Huge pages for large vectors"): 0 while
+     * it has not acted. */
+    uint16_t thp;
 } mp__vec;
 
 /* The initializer of an empty vector that owns nothing, every field zero:
  * what mp__vec_init_empty makes, for the generated V_INIT. Written out in
  * full so that C++ (tests) and -Wmissing-field-initializers accept it. */
 #define MP__VEC_INIT                                                                               \
-    { NULL, 0, 0, 0, 0, NULL, {0, 0}, MP_HUGE_NO, 0 }
+    { NULL, 0, 0, 0, 0, NULL, {0, 0}, MP_HUGE_NO, 0, 0 }
 
 /* Makes *v an empty vector with the default options, which owns nothing.
  * Field by field, so that the compiler keeps a local vector in registers
@@ -55,6 +59,7 @@ static inline void mp__vec_init_empty(mp__vec *v) {
     v->ref.gen = 0;
     v->huge = MP_HUGE_NO;
     v->guard = 0;
+    v->thp = 0;
 }
 
 /* Whether v, which owns a registry slot (its len or cap is not 0), may be
