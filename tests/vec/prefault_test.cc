@@ -16,9 +16,17 @@
  *    without pre-faulting (EINVAL: by touching the pages instead, as on
  *    kernels without MADV_POPULATE_WRITE); a failure of any other call of
  *    the growth leaves the vector as it was.
+ *  - The adaptive huge-page policy (runtime/vec.c, "Huge pages for large
+ *    vectors"), where the kernel offers transparent huge pages: a default
+ *    vector asks for them past kHugeFrom, gets them (smaps AnonHugePages)
+ *    and keeps the bound (smaps Rss); when populating its huge pages costs
+ *    more than small pages (a fake clock makes it so), it drops them for the
+ *    rest of its reservation (VmFlags "nh", no AnonHugePages there); a
+ *    failing MADV_HUGEPAGE or MADV_NOHUGEPAGE changes nothing but speed.
  */
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +46,7 @@ namespace {
 /* The constants of runtime/vec.c, as docs/paged_vec.md states them. */
 constexpr size_t kFrom = size_t{1} << 20;
 constexpr size_t kChunk = size_t{4} << 20;
+constexpr size_t kHugeFrom = size_t{32} << 20;
 
 size_t Page() {
     return mp_page_size();
@@ -303,6 +312,225 @@ TEST(PrefaultCharge, PushGrowthChargesAtMostOneChunkAhead) {
                 charged >> 20);
     EXPECT_GT(charged, size - tolerance);
     EXPECT_LT(charged, size + tolerance) << "growth charged more than the elements and a chunk";
+}
+
+/* ---- The adaptive huge-page policy ---- */
+
+/* What /proc/self/smaps says of the mappings that overlap [lo, hi): their
+ * Rss and AnonHugePages summed, in bytes. */
+struct SmapsSum {
+    size_t rss = 0;
+    size_t anon_huge = 0;
+};
+
+bool SumSmaps(const void *lo_p, const void *hi_p, SmapsSum *out) {
+    FILE *f = std::fopen("/proc/self/smaps", "r");
+    if (f == nullptr) return false;
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(lo_p), hi = reinterpret_cast<uintptr_t>(hi_p);
+    bool inside = false;
+    char line[512];
+    *out = SmapsSum();
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        unsigned long start, end, kib;
+        if (std::sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+            inside = start < hi && end > lo;
+        } else if (inside && std::sscanf(line, "Rss: %lu kB", &kib) == 1) {
+            out->rss += kib * 1024;
+        } else if (inside && std::sscanf(line, "AnonHugePages: %lu kB", &kib) == 1) {
+            out->anon_huge += kib * 1024;
+        }
+    }
+    std::fclose(f);
+    return true;
+}
+
+#define SKIP_UNLESS_THP()                                                                          \
+    do {                                                                                           \
+        if (!mp__os_cfg.thp || mp__os_cfg.huge_page_size == 0)                                     \
+            GTEST_SKIP() << "the kernel has no transparent huge pages, or they are turned off "    \
+                            "(/sys/kernel/mm/transparent_hugepage/enabled)";                       \
+        if (!mp_test::HugePageHintIsVisible())                                                     \
+            GTEST_SKIP() << "madvise(MADV_HUGEPAGE) does not show in /proc/self/smaps here (an "   \
+                            "emulator?)";                                                          \
+        SKIP_UNLESS_POPULATE_VISIBLE();                                                            \
+    } while (0)
+
+/* A fake clock for the policy's timing: it moves only inside populate, by
+ * a cost per MiB that the test sets for the small pages before the huge
+ * start of the vector under test and for its huge part past it. So the
+ * policy's choice is the test's, whatever the machine's load. */
+uint64_t fake_ns;
+uintptr_t fake_huge_from; /* the address of the vector's huge start */
+uint64_t fake_small_per_mib, fake_huge_per_mib;
+
+uint64_t FakeClock() {
+    return fake_ns;
+}
+
+mp_status TimedPopulate(void *addr, size_t size) {
+    mp_status s = mp__os_native.populate(addr, size);
+    const bool huge = reinterpret_cast<uintptr_t>(addr) >= fake_huge_from;
+    fake_ns += (huge ? fake_huge_per_mib : fake_small_per_mib) * size / (size_t{1} << 20);
+    return s;
+}
+
+/* The first huge-page boundary at or after kHugeFrom bytes into data. */
+uintptr_t HugeStart(const void *data) {
+    const uintptr_t hp = mp__os_cfg.huge_page_size;
+    return (reinterpret_cast<uintptr_t>(data) + kHugeFrom + hp - 1) / hp * hp;
+}
+
+/* Pushes into v until it holds bytes of elements, checking the bound after
+ * every growth: the resident pages of the vector (mincore, which counts a
+ * huge page as its small pages) and its committed bytes stay within one
+ * chunk of its elements. (The Rss of smaps would count a neighbouring
+ * mapping that the kernel merged with the vector's.) Once v has
+ * memory, the fake clock (if installed) learns where its huge start is. */
+void PushTo(vec8 *v, size_t bytes) {
+    const size_t n = bytes / sizeof(elem8);
+    for (size_t i = vec8_len(v); i < n; i++) {
+        const size_t cap = vec8_capacity(v);
+        ASSERT_EQ(MP_OK, vec8_push(v, MakeElem<elem8>(i)));
+        if (vec8_capacity(v) == cap) continue;
+        fake_huge_from = HugeStart(vec8_data(v));
+        const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(v));
+        const size_t used = RoundUp(vec8_len(v) * sizeof(elem8), Page());
+        const size_t committed = RoundUp(vec8_capacity(v) * sizeof(elem8), Page());
+        ASSERT_LE(committed, used + kChunk) << "at " << vec8_len(v) << " elements";
+        ASSERT_LE(ResidentBytes(data, committed), used + kChunk)
+            << "resident set past one chunk at " << vec8_len(v) << " elements";
+    }
+}
+
+class PrefaultHuge : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_EQ(MP_OK, mp__vec_cache_drain());
+        fake_ns = 1;
+        fake_huge_from = UINTPTR_MAX;
+    }
+    void TearDown() override {
+        mp__os.clock_ns = mp__os_native.clock_ns;
+        mp__os.populate = mp__os_native.populate;
+        mp__os.huge_hint = mp__os_native.huge_hint;
+        mp__sys.madvise = mp__sys_native.madvise;
+    }
+    /* Times populates with the fake clock: small pages cost small per MiB,
+     * the huge part of the vector under test huge per MiB. */
+    static void FakeCosts(uint64_t small, uint64_t huge) {
+        fake_small_per_mib = small;
+        fake_huge_per_mib = huge;
+        mp__os.clock_ns = FakeClock;
+        mp__os.populate = TimedPopulate;
+    }
+};
+
+/* Huge populates cheaper than small pages (as on a machine with free huge
+ * pages): past its huge start the vector asks for huge pages and gets them,
+ * within the bound, and never refuses them. */
+TEST_F(PrefaultHuge, LargeVectorTakesHugePagesPastTheThreshold) {
+    SKIP_UNLESS_THP();
+    FakeCosts(2000000, 200000);
+    vec8 v;
+    ASSERT_EQ(MP_OK, vec8_new(&v));
+    PushTo(&v, size_t{96} << 20);
+    const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
+    const unsigned char *end = data + vec8_len(&v) * sizeof(elem8);
+    const unsigned char *start = reinterpret_cast<const unsigned char *>(fake_huge_from);
+    SmapsSum below, past;
+    ASSERT_TRUE(SumSmaps(data, start, &below));
+    ASSERT_TRUE(SumSmaps(start, end, &past));
+    mp_test::SmapsEntry tail;
+    ASSERT_TRUE(mp_test::ReadSmaps(end - 1, &tail));
+    std::printf(
+        "[ huge     ] 96 MiB pushed: %zu MiB in huge pages past the huge start, %zu below\n",
+        past.anon_huge >> 20, below.anon_huge >> 20);
+    EXPECT_TRUE(tail.HasFlag("hg")) << "no MADV_HUGEPAGE past the huge start";
+    EXPECT_FALSE(tail.HasFlag("nh")) << "huge pages refused though they were cheap";
+    /* Every whole chunk past the huge start is huge where the kernel has
+     * free huge pages; at least half of them, so that a few taken by
+     * others cannot fail the test. */
+    EXPECT_GE(past.anon_huge, (static_cast<size_t>(end - start) / 2))
+        << "the policy did not give the vector huge pages";
+    for (size_t i = 0; i < vec8_len(&v); i += 4099)
+        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
+    ASSERT_EQ(MP_OK, vec8_free(&v));
+}
+
+/* Huge populates three times dearer than small pages (as compaction stalls
+ * make them on a fragmented machine): the vector drops huge pages after two
+ * of them, for the rest of its reservation, and keeps the bound. */
+TEST_F(PrefaultHuge, DearHugePagesAreDroppedForTheRestOfTheVector) {
+    SKIP_UNLESS_THP();
+    FakeCosts(2000000, 6000000);
+    vec8 v;
+    ASSERT_EQ(MP_OK, vec8_new(&v));
+    PushTo(&v, size_t{96} << 20);
+    const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
+    const unsigned char *end = data + vec8_len(&v) * sizeof(elem8);
+    const unsigned char *start = reinterpret_cast<const unsigned char *>(fake_huge_from);
+    /* Two populates of a chunk each, then the drop: well before here. */
+    const unsigned char *late = start + 4 * kChunk;
+    mp_test::SmapsEntry first, tail;
+    ASSERT_TRUE(mp_test::ReadSmaps(start, &first));
+    ASSERT_TRUE(mp_test::ReadSmaps(end - 1, &tail));
+    SmapsSum early, rest;
+    ASSERT_TRUE(SumSmaps(start, late, &early));
+    ASSERT_TRUE(SumSmaps(late, data + vec8_capacity(&v) * sizeof(elem8), &rest));
+    std::printf(
+        "[ huge     ] dear huge pages: %zu MiB huge in the mappings up to the drop, %zu after\n",
+        early.anon_huge >> 20, rest.anon_huge >> 20);
+    EXPECT_TRUE(first.HasFlag("hg")) << "the policy never asked for huge pages";
+    EXPECT_TRUE(tail.HasFlag("nh")) << "dear huge pages were not dropped";
+    EXPECT_FALSE(tail.HasFlag("hg"));
+    EXPECT_EQ(0u, rest.anon_huge) << "huge pages after the drop";
+    for (size_t i = 0; i < vec8_len(&v); i += 4099)
+        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
+    ASSERT_EQ(MP_OK, vec8_free(&v));
+}
+
+/* The raw madvise refusing MADV_HUGEPAGE and MADV_NOHUGEPAGE with error:
+ * every growth succeeds and every element is intact, through the ask and
+ * through the drop. */
+int huge_advice_calls[2];
+int huge_advice_error;
+
+int RefusingHugeAdvice(void *addr, size_t size, int advice) {
+    if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE) {
+        huge_advice_calls[advice == MADV_NOHUGEPAGE]++;
+        errno = huge_advice_error;
+        return -1;
+    }
+    return mp__sys_native.madvise(addr, size, advice);
+}
+
+TEST_F(PrefaultHuge, FailingHugeAdviceChangesNothingButSpeed) {
+    SKIP_UNLESS_THP();
+    for (int code : {EINVAL, ENOMEM, EAGAIN}) {
+        SCOPED_TRACE(code);
+        ASSERT_EQ(MP_OK, mp__vec_cache_drain());
+        huge_advice_calls[0] = huge_advice_calls[1] = 0;
+        huge_advice_error = code;
+        /* Dear huge populates, so that both the ask and the drop happen. */
+        FakeCosts(2000000, 6000000);
+        mp__sys.madvise = RefusingHugeAdvice;
+        vec8 v;
+        ASSERT_EQ(MP_OK, vec8_new(&v));
+        PushTo(&v, size_t{64} << 20);
+        std::vector<elem8> more(size_t{8} << 17, MakeElem<elem8>(5));
+        ASSERT_EQ(MP_OK, vec8_extend(&v, more.data(), more.size()));
+        ASSERT_EQ(MP_OK, vec8_reserve(&v, size_t{16} << 17));
+        ASSERT_EQ(MP_OK, vec8_shrink_to_fit(&v));
+        mp__sys.madvise = mp__sys_native.madvise;
+        EXPECT_EQ(1, huge_advice_calls[0]) << "MADV_HUGEPAGE was not asked once";
+        EXPECT_GE(huge_advice_calls[1], 1) << "MADV_NOHUGEPAGE was never asked";
+        const size_t pushed = (size_t{64} << 20) / sizeof(elem8);
+        ASSERT_EQ(pushed + more.size(), vec8_len(&v));
+        for (size_t i = 0; i < pushed; i += 4099)
+            ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
+        ASSERT_TRUE(SameElem(MakeElem<elem8>(5), *vec8_at(&v, vec8_len(&v) - 1)));
+        ASSERT_EQ(MP_OK, vec8_free(&v));
+    }
 }
 
 } // namespace
