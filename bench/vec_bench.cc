@@ -15,7 +15,10 @@
  *   3  with_capacity of 48 MiB + one write + free, 2000 times, against
  *      malloc + free;
  *   4  building, random reads and a sequential scan over 1 GiB, with
- *      transparent huge pages asked for (MP_HUGE_TRY) and not;
+ *      transparent huge pages asked for (MP_HUGE_TRY), left to the
+ *      adaptive policy of runtime/vec.c (the default), and turned off for
+ *      the process (prctl PR_SET_THP_DISABLE: small pages, as before the
+ *      policy); workload 1 has that "THP off" PagedVec too;
  *   8  push 16K int32 + clear, many times, into a vector that stays in the
  *      L2 cache: the cost of push's liveness check (issue 11), against the
  *      same loop without the check and against the realloc vector;
@@ -27,8 +30,18 @@
  * 1.5 GiB). Every contender's result is checked outside the timed part; a
  * wrong one fails the program. Usage: vec_bench [--tiny] [--rounds N]
  * [--tsv FILE] [--only W,...] (bench/harness.h).
+ *
+ * The busy variant: with MPB_FRAGMENT_GIB=G in the environment, the program
+ * first fragments memory (Fragment below: G GiB made resident in small
+ * pages, then every other page given back, so that G GiB of free memory
+ * become single pages that no huge page can use) and holds it while the
+ * workloads run; it prints the free memory in blocks of a huge page or
+ * more (/proc/buddyinfo) before and after.
  */
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <cinttypes>
 #include <cstdio>
@@ -89,12 +102,105 @@ bool StatusFail(const char *what, mp_status s) {
     return mpb_fail("%s: %s", what, mp_status_str(s));
 }
 
+/* ---- Transparent huge pages: turning them off, and what smaps says ---- */
+
+/* Turns transparent huge pages off (or back on) for the whole process,
+ * MADV_HUGEPAGE included: the opt-out of docs/paged_vec.md. Returns false
+ * where the kernel cannot (then the contender runs with them). */
+bool ThpOff(bool off) {
+#if defined(__linux__) && defined(PR_SET_THP_DISABLE)
+    return prctl(PR_SET_THP_DISABLE, off ? 1 : 0, 0, 0, 0) == 0;
+#else
+    (void)off;
+    return false;
+#endif
+}
+
+/* Returns the KiB of [p, p + len) backed by transparent huge pages, the
+ * sum of AnonHugePages over the mappings of /proc/self/smaps that overlap
+ * it, or -1 if smaps cannot be read; *refused (if not NULL) tells whether
+ * the mapping that holds p + len - 1 refuses huge pages (VmFlags "nh": the
+ * policy dropped them). */
+long HugeKib(const void *p, size_t len, bool *refused = nullptr) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == nullptr) return -1;
+    uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + len;
+    bool inside = false, last = false;
+    long kib = 0;
+    char line[512];
+    if (refused != nullptr) *refused = false;
+    while (fgets(line, sizeof line, f) != nullptr) {
+        unsigned long start, end, value;
+        /* A mapping's first line is "start-end perms ..."; its fields
+         * follow as "Name:   value kB", VmFlags last. */
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+            inside = start < hi && end > lo;
+            last = start < hi && end >= hi;
+        } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &value) == 1) {
+            kib += static_cast<long>(value);
+        } else if (last && refused != nullptr && strncmp(line, "VmFlags:", 8) == 0) {
+            *refused = strstr(line, " nh") != nullptr;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+/* MiB of free memory in blocks of at least a huge page (2 MiB, order 9 of
+ * 4 KiB pages), from /proc/buddyinfo; -1 where it cannot be read. */
+long FreeHugeMib() {
+    FILE *f = fopen("/proc/buddyinfo", "r");
+    if (f == nullptr) return -1;
+    char line[512];
+    long mib = 0;
+    while (fgets(line, sizeof line, f) != nullptr) {
+        const char *p = strstr(line, "zone");
+        long c[11];
+        char zone[32];
+        if (p != nullptr &&
+            sscanf(p, "zone %31s %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", zone, &c[0], &c[1],
+                   &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9], &c[10]) == 12) {
+            mib += c[9] * 2 + c[10] * 4;
+        }
+    }
+    fclose(f);
+    return mib;
+}
+
+/* The busy variant: makes gib GiB resident in small pages, then gives back
+ * every other page, so that what it took from the free blocks comes back
+ * as single pages, and holds the rest until the program ends. */
+bool Fragment(size_t gib) {
+    const size_t len = gib << 30, page = mp_page_size();
+    printf("busy: fragmenting %zu GiB; free in blocks of a huge page or more: %ld MiB\n", gib,
+           FreeHugeMib());
+    void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return mpb_fail("busy: mmap of %zu GiB failed", gib);
+    unsigned char *b = static_cast<unsigned char *>(p);
+#ifdef MADV_NOHUGEPAGE
+    (void)madvise(b, len, MADV_NOHUGEPAGE);
+#endif
+    for (size_t off = 0; off < len; off += page)
+        b[off] = 1;
+    for (size_t off = page; off < len; off += 2 * page)
+        (void)madvise(b + off, page, MADV_DONTNEED);
+    printf("busy: %zu MiB held in every other page; free in blocks of a huge page or more: %ld "
+           "MiB\n",
+           len / 2 >> 20, FreeHugeMib());
+    return true;
+}
+
 /* ---- Workloads 1 and 7: push 2^28 int32; peak resident set ---- */
 
-enum { kLimit, kPopulateAhead, kTouchAhead, kPaged, kRealloc, kStd, kFillCount };
-const char *const kFillNames[kFillCount] = {"presized mapping", "populate-ahead fill",
-                                            "touch-ahead fill", "PagedVec",
-                                            "realloc vector",   "std::vector"};
+enum { kLimit, kPopulateAhead, kTouchAhead, kPaged, kPagedSmall, kRealloc, kStd, kFillCount };
+const char *const kFillNames[kFillCount] = {
+    "presized mapping", "populate-ahead fill", "touch-ahead fill", "PagedVec",
+    "PagedVec THP off", "realloc vector",      "std::vector"};
+
+/* What the policy did in the PagedVec runs of workload 1: the most MiB in
+ * huge pages, and in how many runs it dropped them. */
+long fill_huge_kib;
+int fill_runs, fill_dropped;
 
 /* The pre-fault chunk of runtime/vec.c (docs/paged_vec.md): the most that
  * growth may populate ahead of the elements. */
@@ -154,7 +260,11 @@ bool FillOnce(size_t c, size_t n, uint64_t *ns, long *peak_kib) {
         munmap(p, n * sizeof(int32_t));
         break;
     }
-    case kPaged: {
+    case kPaged:
+    case kPagedSmall: {
+        /* THP off: the process opts out, before the clock starts. */
+        bool off = c == kPagedSmall && ThpOff(true);
+        start = mpb_clock_ns();
         i32_vec v;
         mp_status s = i32_vec_new(&v);
         if (s != MP_OK) return StatusFail("i32_vec_new", s);
@@ -164,7 +274,15 @@ bool FillOnce(size_t c, size_t n, uint64_t *ns, long *peak_kib) {
         *peak_kib = mpb_peak_rss_kib() - before;
         ok = s == MP_OK ? CheckSequence(kFillNames[c], i32_vec_data(&v), i32_vec_len(&v), n)
                         : StatusFail("i32_vec_push", s);
+        if (ok && c == kPaged) {
+            bool dropped = false;
+            long kib = HugeKib(i32_vec_data(&v), n * sizeof(int32_t), &dropped);
+            if (kib > fill_huge_kib) fill_huge_kib = kib;
+            fill_runs++;
+            fill_dropped += dropped;
+        }
         if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
+        if (off) (void)ThpOff(false);
         break;
     }
     case kRealloc: {
@@ -218,6 +336,13 @@ bool BenchFill(const mpb_opts *opts) {
     mpb_ratio(opts, "1", "PagedVec", "std::vector", Ratio(paged, Best(best, kStd, 0)), 0.25);
     mpb_ratio(opts, "1", "PagedVec", "populate-ahead fill",
               Ratio(paged, Best(best, kPopulateAhead, 0)), 1.1);
+    /* Only reported: what the huge-page policy gains over small pages, and
+     * what it did. */
+    mpb_ratio(opts, "1", "PagedVec", "PagedVec THP off", Ratio(paged, Best(best, kPagedSmall, 0)),
+              0);
+    mpb_measure(opts, "1", "PagedVec, most in huge pages", Mib(fill_huge_kib), "MiB");
+    printf("  1   the policy dropped huge pages in %d of %d PagedVec runs\n", fill_dropped,
+           fill_runs);
     /* Only reported: what populating saves over faulting, and what the
      * fallback of kernels without MADV_POPULATE_WRITE (touching) does. */
     mpb_ratio(opts, "1", "populate-ahead fill", "presized mapping",
@@ -354,8 +479,9 @@ bool BenchBig(const mpb_opts *opts) {
 
 /* ---- Workload 4: 1 GiB with and without transparent huge pages ---- */
 
-enum { kHugeOff, kHugeOn, kHugeCount };
-const char *const kHugeNames[kHugeCount] = {"PagedVec huge off", "PagedVec huge on"};
+enum { kHugeOff, kPolicy, kHugeOn, kHugeCount };
+const char *const kHugeNames[kHugeCount] = {"PagedVec THP off", "PagedVec policy",
+                                            "PagedVec huge on"};
 enum { kBuild, kRandom, kScan };
 
 /* The next value of a xorshift64 generator. */
@@ -364,30 +490,6 @@ uint64_t Next(uint64_t x) {
     x ^= x >> 7;
     x ^= x << 17;
     return x;
-}
-
-/* Returns the KiB of [p, p + len) backed by transparent huge pages, the
- * sum of AnonHugePages over the mappings of /proc/self/smaps that overlap
- * it, or -1 if smaps cannot be read. */
-long HugeKib(const void *p, size_t len) {
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (f == nullptr) return -1;
-    uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + len;
-    bool inside = false;
-    long kib = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f) != nullptr) {
-        unsigned long start, end, value;
-        /* A mapping's first line is "start-end perms ..."; its fields
-         * follow as "Name:   value kB". */
-        if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-            inside = start < hi && end > lo;
-        } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &value) == 1) {
-            kib += static_cast<long>(value);
-        }
-    }
-    fclose(f);
-    return kib;
 }
 
 bool BenchHuge(const mpb_opts *opts) {
@@ -401,10 +503,14 @@ bool BenchHuge(const mpb_opts *opts) {
         want_random += x & (n - 1);
     }
     long huge_kib[kHugeCount] = {0};
+    int dropped = 0, policy_runs = 0;
     auto run = [&](size_t c, uint64_t *ns) {
         mp_vec_opts o;
         memset(&o, 0, sizeof o);
         o.huge = c == kHugeOn ? MP_HUGE_TRY : MP_HUGE_NO;
+        /* THP off: the process opts out, before the clock starts, and
+         * turns them back on after the contender. */
+        bool off = c == kHugeOff && ThpOff(true);
         uint64_t start = mpb_clock_ns();
         i32_vec v;
         mp_status s = i32_vec_new_opts(&o, &v);
@@ -416,7 +522,12 @@ bool BenchHuge(const mpb_opts *opts) {
                              : StatusFail("i32_vec_push", s);
         const int32_t *data = i32_vec_data(&v);
         if (ok) {
-            huge_kib[c] = HugeKib(data, n * sizeof(int32_t));
+            bool refused = false;
+            huge_kib[c] = HugeKib(data, n * sizeof(int32_t), &refused);
+            if (c == kPolicy) {
+                policy_runs++;
+                dropped += refused;
+            }
             uint64_t sum = 0, x = seed;
             start = mpb_clock_ns();
             for (size_t k = 0; k < reads; k++) {
@@ -434,10 +545,12 @@ bool BenchHuge(const mpb_opts *opts) {
                 ok = mpb_fail("%s: the scan summed wrong", kHugeNames[c]);
         }
         if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
+        if (off) (void)ThpOff(false);
         return ok;
     };
-    printf("4: %zu int32 (push to build, %zu random reads, a scan), huge pages on and off\n", n,
-           reads);
+    printf("4: %zu int32 (push to build, %zu random reads, a scan): THP off, the policy, huge "
+           "pages asked for\n",
+           n, reads);
     uint64_t best[kHugeCount * MPB_MAX_METRICS];
     if (!Interleave(opts, kHugeCount, run, best)) return false;
     const char *const metric[] = {"build", "random reads", "scan"};
@@ -450,11 +563,15 @@ bool BenchHuge(const mpb_opts *opts) {
         snprintf(what, sizeof what, "%s, in huge pages", kHugeNames[c]);
         mpb_measure(opts, "4", what, Mib(huge_kib[c]), "MiB");
     }
+    printf("  4   the policy dropped huge pages in %d of %d runs\n", dropped, policy_runs);
     for (size_t m : {kBuild, kRandom, kScan}) {
-        char on[64], off[64];
+        char on[64], policy[64], off[64];
         snprintf(on, sizeof on, "huge on, %s", metric[m]);
-        snprintf(off, sizeof off, "huge off, %s", metric[m]);
+        snprintf(policy, sizeof policy, "policy, %s", metric[m]);
+        snprintf(off, sizeof off, "THP off, %s", metric[m]);
         mpb_ratio(opts, "4", on, off, Ratio(Best(best, kHugeOn, m), Best(best, kHugeOff, m)), 0);
+        mpb_ratio(opts, "4", policy, off, Ratio(Best(best, kPolicy, m), Best(best, kHugeOff, m)),
+                  0);
     }
     return true;
 }
@@ -646,6 +763,8 @@ int main(int argc, char **argv) {
     mpb_opts opts;
     int status = mpb_init(argc, argv, "vec_bench", &opts);
     if (status != 0) return status;
+    const char *busy = getenv("MPB_FRAGMENT_GIB");
+    if (busy != nullptr && !Fragment(strtoul(busy, nullptr, 10))) return 1;
     /* Each workload runs even when an earlier one failed, so that one run
      * shows every failure. */
     if (mpb_selected(&opts, "1") || mpb_selected(&opts, "7")) BenchFill(&opts);

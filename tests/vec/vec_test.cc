@@ -698,14 +698,15 @@ TYPED_TEST(VecTest, GuardPageFollowsTheReservation) {
 }
 
 /* The ranges the OS layer was asked to back with huge pages, recorded by a
- * wrapper around its huge_hint while a HugeHints object lives. */
+ * wrapper around its huge_hint while a HugeHints object lives (refusals,
+ * huge_hint with on false, are not recorded). */
 class HugeHints {
   public:
     HugeHints() : saved_(mp__os.huge_hint) {
         ranges().clear();
-        mp__os.huge_hint = [](void *addr, size_t size) {
-            ranges().emplace_back(static_cast<unsigned char *>(addr), size);
-            return mp__os_native.huge_hint(addr, size);
+        mp__os.huge_hint = [](void *addr, size_t size, bool on) {
+            if (on) ranges().emplace_back(static_cast<unsigned char *>(addr), size);
+            return mp__os_native.huge_hint(addr, size, on);
         };
     }
     ~HugeHints() {
@@ -725,7 +726,7 @@ class HugeHints {
         static std::vector<std::pair<unsigned char *, size_t>> r;
         return r;
     }
-    mp_status (*saved_)(void *, size_t);
+    mp_status (*saved_)(void *, size_t, bool);
 };
 
 TYPED_TEST(VecTest, HugePagesTryIsAHint) {
