@@ -93,8 +93,11 @@ typedef struct mp__os_api {
     mp_status (*huge_hint)(void *addr, size_t size, bool on);
     /* Faults in every page of a committed, writable range. */
     mp_status (*populate)(void *addr, size_t size);
-    /* A monotonic clock in nanoseconds, cheap enough to read around every
-     * populate (vec.c times them to choose huge pages); cannot fail. */
+    /* The CPU time of the calling thread in nanoseconds, kernel work in its
+     * system calls included, time spent waiting for a CPU not: cheap enough
+     * to read around every populate (vec.c times them to choose huge pages,
+     * and a busy machine's preemption must not look like a dear populate).
+     * Cannot fail. */
     uint64_t (*clock_ns)(void);
     /* Keeps a committed range resident in RAM until it is released. */
     mp_status (*lock)(void *addr, size_t size);

@@ -233,16 +233,17 @@ static mp_status win_huge_hint(void *addr, size_t size, bool on) {
     return MP_OK;
 }
 
-/* QueryPerformanceCounter cannot fail on Windows XP and later; it is read
- * directly rather than through mp__sys, as there is no failure to inject
- * (tests replace mp__os.clock_ns to fake the time). */
+/* The CPU time of the calling thread, user and kernel, as os.h asks.
+ * GetThreadTimes cannot fail for the current thread's pseudo handle; it is
+ * called directly rather than through mp__sys, as there is no failure to
+ * inject (tests replace mp__os.clock_ns to fake the time). */
 static uint64_t win_clock_ns(void) {
-    LARGE_INTEGER count, freq;
-    (void)QueryPerformanceCounter(&count);
-    (void)QueryPerformanceFrequency(&freq);
-    uint64_t c = (uint64_t)count.QuadPart, f = (uint64_t)freq.QuadPart;
-    /* Whole seconds and the rest apart, so that the product cannot wrap. */
-    return c / f * 1000000000u + c % f * 1000000000u / f;
+    FILETIME created, exited, kernel, user;
+    if (!GetThreadTimes(GetCurrentThread(), &created, &exited, &kernel, &user)) return 0;
+    uint64_t k = ((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime;
+    uint64_t u = ((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime;
+    /* FILETIME counts 100 ns units. */
+    return (k + u) * 100u;
 }
 
 static mp_status win_populate(void *addr, size_t size) {

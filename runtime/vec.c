@@ -461,15 +461,17 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  *    there on. From then on its commits and populates past the huge start
  *    end on huge-page boundaries of the address space, so each chunk is
  *    whole huge pages.
- *  - Every populate is timed (mp__os.clock_ns, two clock reads per chunk of
- *    4 MiB or more). Populates of small pages feed a process-wide running
- *    estimate of their cost per byte (small_cost); each populate of a
- *    vector's huge part is compared with it. When two in a row cost more
- *    per byte than the small pages they replace, the vector drops huge
- *    pages for the rest of its reservation (MADV_NOHUGEPAGE from the end of
- *    what it populated on, which also overrides "always"), and populates
- *    small pages from then on. The huge pages it has stay. Two, not one, so
- *    that a single populate slowed by preemption does not decide.
+ *  - Every populate is timed in the thread's CPU time (mp__os.clock_ns, two
+ *    clock reads per chunk of 4 MiB or more): compaction in the kernel
+ *    counts, waiting for a CPU on a loaded machine does not (a wall clock
+ *    made two preempted chunks in a row common under load, and every
+ *    1 GiB push loop dropped huge pages that cost a quarter of small ones). Populates of small
+ * pages feed a process-wide running estimate of their cost per byte (small_cost); each populate of
+ * a vector's huge part is compared with it. When two in a row cost more per byte than the small
+ * pages they replace, the vector drops huge pages for the rest of its reservation (MADV_NOHUGEPAGE
+ * from the end of what it populated on, which also overrides "always"), and populates small pages
+ * from then on. The huge pages it has stay. Two, not one, so that a single populate slowed by
+ * preemption does not decide.
  *  - The resident-set bound is the one above: past the huge start a limited
  *    populate ends on the last huge-page boundary at most one chunk past the
  *    elements, and the kernel backs with a huge page only a 2 MiB range that
