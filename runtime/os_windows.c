@@ -234,9 +234,10 @@ static mp_status win_huge_hint(void *addr, size_t size, bool on) {
 }
 
 /* The CPU time of the calling thread, user and kernel, as os.h asks.
- * GetThreadTimes cannot fail for the current thread's pseudo handle; it is
- * called directly rather than through mp__sys, as there is no failure to
- * inject (tests replace mp__os.clock_ns to fake the time). */
+ * GetThreadTimes does not fail for the current thread's pseudo handle (0
+ * if it ever did: the policy then judges nothing); it is called directly
+ * rather than through mp__sys, as there is no failure to inject (tests
+ * replace mp__os.clock_ns to fake the time). */
 static uint64_t win_clock_ns(void) {
     FILETIME created, exited, kernel, user;
     if (!GetThreadTimes(GetCurrentThread(), &created, &exited, &kernel, &user)) return 0;

@@ -463,9 +463,8 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  *    whole huge pages.
  *  - Every populate is timed in the thread's CPU time (mp__os.clock_ns, two
  *    clock reads per chunk of 4 MiB or more): compaction in the kernel
- *    counts, waiting for a CPU on a loaded machine does not (a wall clock
- *    made two preempted chunks in a row common under load, and every
- *    1 GiB push loop dropped huge pages that cost a quarter of small ones). Populates of small
+ *    counts, waiting for a CPU on a loaded machine does not (with a wall
+ *    clock, two preempted chunks in a row were common under load). Populates of small
  * pages feed a process-wide running estimate of their cost per byte (small_cost); each populate of
  * a vector's huge part is compared with it. When two in a row cost more per byte than the small
  * pages they replace, the vector drops huge pages for the rest of its reservation (MADV_NOHUGEPAGE
