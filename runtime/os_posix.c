@@ -629,8 +629,8 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
  * nowhere: this project has no macOS machine and no macOS SDK; nothing of it
  * has run. Its syntax was checked once with clang against hand-written
  * stand-ins of the Apple headers, which proves nothing about those headers
- * or the calls' behaviour). The same layout, one reservation [rw view][rx view] that one
- * munmap gives back, made in four steps:
+ * or the calls' behaviour). The same layout, one reservation
+ * [rw view][rx view] that one munmap gives back, made in four steps:
  *  1. The reservation is one PROT_NONE private anonymous MAP_JIT mapping.
  *     Apple's "Porting just-in-time compilers to Apple silicon" and the
  *     mmap(2) man page of XNU: under the hardened runtime only MAP_JIT memory
@@ -663,9 +663,9 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
  *     MAP_JIT pages (pthread_jit_write_protect_np) plays no part.
  * Any failure unmaps the reservation, which takes every step back. Code
  * written through the rw view is made runnable by flush_icache on the rx
- * view, sys_icache_invalidate() as Apple asks. These two Mach calls do not
- * go through mp__sys: fault-injection wrappers of calls that no test here
- * can run would test nothing.
+ * view, sys_icache_invalidate() as Apple asks. mach_vm_remap and minherit
+ * do not go through mp__sys: fault-injection wrappers of calls that no test
+ * here can run would test nothing.
  *
  * Other POSIX systems (the BSDs) have shm_open or memfd_create with their
  * own rules on execution; that path is not written, and gives MP_ENOTSUP.
