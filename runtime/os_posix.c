@@ -9,7 +9,8 @@
  * the range with a fresh PROT_NONE mapping: that frees the memory and the
  * charge at once, and the pages read as zeros when committed again.
  *
- * Every system call goes through the table mp__sys of sys_posix.h.
+ * Every system call goes through the table mp__sys of sys_posix.h, except
+ * the two of the macOS dual mapping (see "Dual mapping" below).
  *
  * Outside Linux MADV_DONTNEED may keep the contents, so discarding, where no
  * MAP_JIT range is involved, also replaces the range with a fresh anonymous
@@ -60,6 +61,8 @@
 
 #ifdef __APPLE__
 #include <libkern/OSCacheControl.h>
+#include <mach/mach.h>
+#include <mach/mach_vm.h>
 #endif
 #ifdef __linux__
 #include <sys/syscall.h>
@@ -622,17 +625,53 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
  * write the parent's code (MADV_WIPEONFORK works on private memory only).
  * The child inherits the read-execute view, as it does every other code.
  *
- * macOS (not built or run here; from Apple's documentation only): the way
- * there is mach_vm_remap() of a MAP_JIT range into a second address with
- * copy = FALSE and then mprotect of the original read-write and the copy
- * read-execute; with the hardened runtime that needs the allow-jit
- * entitlement, and on Apple silicon an RWX MAP_JIT range is per thread.
- * That path is not written: unverified code that runs JIT memory would be
- * worse than none. Other POSIX systems (the BSDs) have shm_open or
- * memfd_create with their own rules on execution, also not written. Both
- * give MP_ENOTSUP.
+ * macOS (written against Apple's documentation and the XNU sources, compiled
+ * nowhere: this project has no macOS machine and no macOS SDK; nothing of it
+ * has run. Its syntax was checked once with clang against hand-written
+ * stand-ins of the Apple headers, which proves nothing about those headers
+ * or the calls' behaviour). The same layout, one reservation
+ * [rw view][rx view] that one munmap gives back, made in four steps:
+ *  1. The reservation is one PROT_NONE private anonymous MAP_JIT mapping.
+ *     Apple's "Porting just-in-time compilers to Apple silicon" and the
+ *     mmap(2) man page of XNU: under the hardened runtime only MAP_JIT memory
+ *     may be writable-then-executable, and only with the entitlement
+ *     com.apple.security.cs.allow-jit; without it the mmap fails. MAP_JIT
+ *     cannot be combined with MAP_FIXED or MAP_SHARED (XNU's mmap), which is
+ *     why the views are not mapped separately over the reservation as on
+ *     Linux. The refusal's errno is not documented (EPERM, or EINVAL in
+ *     third-party accounts); since the arguments are valid for MAP_JIT, both
+ *     give MP_EACCES here.
+ *  2. The data of the rw view gets read and write by mprotect, and
+ *     minherit(VM_INHERIT_NONE) keeps it out of a fork child (the man page
+ *     of minherit(2); XNU's own default for MAP_JIT entries differs between
+ *     releases, so it is set, not assumed).
+ *  3. mach_vm_remap (mach/mach_vm.h; the vm_remap page of XNU's Mach
+ *     documentation) maps the same pages again over the data of the rx half
+ *     of the reservation: copy = FALSE shares the memory instead of copying
+ *     it, and VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE replaces the reserved
+ *     range in one step, so no other mapping can take the address in
+ *     between. XNU's vm_map_remap marks the new entry MAP_JIT when the source
+ *     is (outside "alien" and embedded maps), which is what lets it execute
+ *     under the hardened runtime; that is read from the sources, not
+ *     documented by Apple. The rx view is inherited by a fork child as a
+ *     copy (VM_INHERIT_COPY), so the child may run the code but never write
+ *     the parent's. The kern_return_t of a failure is the OS error then:
+ *     KERN_NO_SPACE and KERN_RESOURCE_SHORTAGE give MP_ENOMEM,
+ *     KERN_PROTECTION_FAILURE MP_EACCES, any other MP_EOS.
+ *  4. mprotect makes the rx view read and execute. Neither view is ever
+ *     writable and executable, so Apple silicon's per-thread switch of RWX
+ *     MAP_JIT pages (pthread_jit_write_protect_np) plays no part.
+ * Any failure unmaps the reservation, which takes every step back. Code
+ * written through the rw view is made runnable by flush_icache on the rx
+ * view, sys_icache_invalidate() as Apple asks. mach_vm_remap and minherit
+ * do not go through mp__sys: fault-injection wrappers of calls that no test
+ * here can run would test nothing.
+ *
+ * Other POSIX systems (the BSDs) have shm_open or memfd_create with their
+ * own rules on execution; that path is not written, and gives MP_ENOTSUP.
  */
 
+#ifdef __linux__
 /* The Linux flags, for C libraries older than them. */
 #define MP_MFD_CLOEXEC 0x0001u
 #define MP_MFD_EXEC 0x0010u /* Linux 6.3 */
@@ -648,6 +687,7 @@ static int exec_memfd(void) {
     }
     return fd;
 }
+#endif
 
 static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
                                 void **rx_view) {
@@ -681,6 +721,43 @@ static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, v
     errno = saved;
     if (s != MP_OK) {
         if (base != MAP_FAILED) (void)mp__sys.munmap(base, 2 * view_size);
+        return s;
+    }
+    *rw_view = base;
+    *rx_view = base + view_size;
+    return MP_OK;
+#elif defined(__APPLE__)
+    if (view_size > SIZE_MAX / 2) return mp__fail(MP_EOVERFLOW);
+    unsigned char *base =
+        mp__sys.mmap(NULL, 2 * view_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_JIT, -1, 0);
+    if (base == MAP_FAILED) {
+        /* The hardened runtime's refusal of MAP_JIT (see above). */
+        if (errno == EINVAL) return mp__fail_os(MP_EACCES, errno);
+        return fail_errno();
+    }
+    unsigned char *rw = base + data_at, *rx = base + view_size + data_at;
+    mp_status s = MP_OK;
+    if (mp__sys.mprotect(rw, size, PROT_READ | PROT_WRITE) != 0 ||
+        minherit((void *)rw, size, VM_INHERIT_NONE) != 0) {
+        s = fail_errno();
+    } else {
+        mach_vm_address_t at = (mach_vm_address_t)(uintptr_t)rx;
+        vm_prot_t cur, max;
+        kern_return_t kr = mach_vm_remap(
+            mach_task_self(), &at, size, 0, VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE, mach_task_self(),
+            (mach_vm_address_t)(uintptr_t)rw, FALSE, &cur, &max, VM_INHERIT_COPY);
+        if (kr != KERN_SUCCESS) {
+            s = mp__fail_os(kr == KERN_NO_SPACE || kr == KERN_RESOURCE_SHORTAGE ? MP_ENOMEM
+                            : kr == KERN_PROTECTION_FAILURE                     ? MP_EACCES
+                                                                                : MP_EOS,
+                            kr);
+        } else if (mp__sys.mprotect(rx, size, PROT_READ | PROT_EXEC) != 0) {
+            s = fail_errno();
+        }
+    }
+    if (s != MP_OK) {
+        /* The status keeps the first failure's OS error. */
+        (void)mp__sys.munmap(base, 2 * view_size);
         return s;
     }
     *rw_view = base;
