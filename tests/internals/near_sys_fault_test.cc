@@ -111,15 +111,16 @@ class NearSysFault : public ::testing::Test {
     }
 };
 
-// Every raw call, with the hint of the last placement (os_posix.c) first
-// and then with the hint off, so that /proc/self/maps is read every time.
+// Every raw call, with the guesses (the last placement, the cache of gaps:
+// os_posix.c) first and then with them off, so that /proc/self/maps is read
+// every time.
 TEST_F(NearSysFault, NewNearEveryCall) {
     const size_t page = mp_page_size(), distance = 64u << 20;
     int total = 0;
 #ifdef __linux__
-    for (bool hint_off : {false, true}) {
-        mp__near_hint_off = hint_off;
-        const char *mode = hint_off ? " (hint off)" : " (hint first)";
+    for (bool cache_off : {false, true}) {
+        mp__near_cache_off = cache_off;
+        const char *mode = cache_off ? " (guesses off)" : " (guesses first)";
 #else
     {
         const char *mode = "";
@@ -170,7 +171,7 @@ TEST_F(NearSysFault, NewNearEveryCall) {
         }
     }
 #ifdef __linux__
-    mp__near_hint_off = false;
+    mp__near_cache_off = false;
 #endif
     std::printf("[ faults   ] %d injected into placements near an address\n", total);
     std::vector<std::string> required;
