@@ -29,7 +29,8 @@ inline void ExpectUnchanged(const std::vector<mp_test::Mapping> &before, uintptr
     std::vector<mp_test::Mapping> after;
     ASSERT_TRUE(mp_test::ReadMaps(&after));
     for (const mp_test::Mapping &m : before) {
-        const mp_test::Mapping *now = mp_test::FindMapping(after, reinterpret_cast<void *>(m.start));
+        const mp_test::Mapping *now =
+            mp_test::FindMapping(after, reinterpret_cast<void *>(m.start));
         ASSERT_NE(now, nullptr) << what << ": gone: " << m.line;
         EXPECT_LE(now->start, m.start) << what << ": " << m.line;
         EXPECT_GE(now->end, m.end) << what << ": cut: " << m.line << " is now " << now->line;
@@ -73,7 +74,8 @@ inline void Run() {
     // exactly that place (a plain hint, checked: the range is free).
     uint8_t *foreign = hole + hole_len / 4;
     const size_t foreign_len = hole_len / 2;
-    void *m = mmap(foreign, foreign_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m =
+        mmap(foreign, foreign_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_EQ(m, static_cast<void *>(foreign));
     std::memset(foreign, 0x5a, foreign_len);
 
@@ -98,8 +100,8 @@ inline void Run() {
     ASSERT_EQ(mp_pages_rw_free(&p), MP_OK);
     void *rest_low = mmap(hole, hole_len / 4, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_EQ(rest_low, static_cast<void *>(hole));
-    void *rest_high = mmap(hole + 3 * hole_len / 4, hole_len / 4, PROT_READ,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *rest_high =
+        mmap(hole + 3 * hole_len / 4, hole_len / 4, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_EQ(rest_high, static_cast<void *>(hole + 3 * hole_len / 4));
     before.clear();
     ASSERT_TRUE(mp_test::ReadMaps(&before));
