@@ -71,6 +71,7 @@
 #include "memory_pages/features.h"
 #include "runtime/near.h"
 #include "runtime/os.h"
+#include "runtime/spin.h"
 #include "runtime/status.h"
 #include "runtime/sys_posix.h"
 
@@ -462,11 +463,20 @@ static mp_status posix_seal(void *base, size_t size) {
  * kernels, qemu-user), it is not passed at all.
  *
  * Reading the file costs far more than a mapping (tens of microseconds in a
- * small process, growing with its mappings), so two addresses are tried
- * first, without it: the base of the last placement and its end. A JIT
- * that allocates near one function again and again, or frees and
- * allocates, mostly finds room there. They are only hints: the same
- * MAP_FIXED_NOREPLACE call, the same checks.
+ * small process, growing with its mappings), so a search tries, before it:
+ * - the base of the last placement and its end: a JIT that allocates near
+ *   one function again and again, or frees and allocates, mostly finds room
+ *   there;
+ * - then at most NEAR_CACHE_TRIES candidates among the largest gaps the last
+ *   reading found (near.h, mp__near_gaps), less the places taken or found
+ *   taken since: placements near functions far apart in turn find room
+ *   there without reading the file again.
+ * Both are guesses, tried with the same call and the same checks as the
+ * file's candidates, so a stale one costs one refused mmap and never a
+ * replaced mapping or a place out of range. When they give nothing, the
+ * file is read, and what it says replaces the cache. The memory the library
+ * frees is not added back to the cache (that would cost every free a lock):
+ * it is found again at the next reading.
  *
  * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
  * reserve_near gives MP_ENOTSUP.
@@ -476,19 +486,38 @@ static mp_status posix_seal(void *base, size_t size) {
  * when every candidate was taken by another thread in the meantime. */
 #define NEAR_ROUNDS 4
 
+/* Candidates of the cache a search tries before it reads the file. */
+#define NEAR_CACHE_TRIES 2
+
 #ifdef __linux__
 /* The last placement's base and end, shared by every thread (a stale value
  * costs one refused mmap, nothing more). */
 static atomic_uintptr_t near_last_base, near_last_end;
 
+/* The gaps of the last reading of /proc/self/maps, shared by every thread.
+ * Many threads may place at once, and every placement changes the cache
+ * (it takes its place out), so its readers would often have to retry
+ * under a seqlock; a spin lock (spin.h) held for a copy or a pass over the
+ * MP__NEAR_GAPS ranges, never across a system call, costs less. */
+static mp__near_gaps near_cache;
+static atomic_flag near_cache_lock = ATOMIC_FLAG_INIT;
+
 #ifdef MP_FAULT_INJECTION
-bool mp__near_hint_off;
+bool mp__near_cache_off;
 #endif
+
+/* Takes [base, base + size) out of the cache. */
+static void near_cache_take(uintptr_t base, size_t size) {
+    mp__spin_lock(&near_cache_lock);
+    mp__near_gaps_take(&near_cache, base, size);
+    mp__spin_unlock(&near_cache_lock);
+}
 
 /* Tries to map size bytes exactly at base with map_flags, never replacing
  * anything. Sets *err to the errno and returns false when the place is
  * taken or unusable; else returns true with *s the outcome: MP_OK with *out
- * set, or the failure. */
+ * set, or the failure. Either way the place tried, or taken, leaves the
+ * cache. */
 static bool try_place(const mp__near_search *search, uintptr_t base, int map_flags, unsigned flags,
                       int *err, void **out, mp_status *s) {
     void *want = (void *)base;
@@ -499,6 +528,7 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
          * vm.mmap_min_addr): the next candidate may do. */
         if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
             *err = errno;
+            near_cache_take(base, search->size);
             return false;
         }
         *s = (flags & MP__OS_HUGE) && errno == EINVAL ? mp__fail_os(MP_ENOTSUP, errno)
@@ -508,6 +538,7 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
     if (p == want || mp__near_fits(search, (uintptr_t)p)) {
         atomic_store_explicit(&near_last_base, (uintptr_t)p, memory_order_relaxed);
         atomic_store_explicit(&near_last_end, (uintptr_t)p + search->size, memory_order_relaxed);
+        near_cache_take((uintptr_t)p, search->size);
         *out = p;
         *s = MP_OK;
         return true;
@@ -517,20 +548,22 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
         *s = fail_errno();
         return true;
     }
+    near_cache_take(base, search->size);
     *err = EEXIST;
     return false;
 }
 
 /* Reads /proc/self/maps and offers every gap between mappings to the
- * search. Parses as the bytes come, so a line split between two reads
- * needs no buffer of its own. */
-static mp_status offer_gaps(mp__near_search *search) {
+ * search, and keeps the largest in *gaps. Parses as the bytes come, so a
+ * line split between two reads needs no buffer of its own. */
+static mp_status offer_gaps(mp__near_search *search, mp__near_gaps *gaps) {
     int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail_errno();
     /* Each line starts "start-end "; field 0 is start, 1 is end, 2 the rest. */
     uintptr_t prev_end = 0, value = 0, start = 0;
     int field = 0;
     char buf[4096];
+    gaps->count = 0;
     for (;;) {
         ssize_t n = mp__sys.read(fd, buf, sizeof buf);
         if (n < 0) {
@@ -554,6 +587,7 @@ static mp_status offer_gaps(mp__near_search *search) {
                 field = 1;
             } else {
                 mp__near_offer(search, prev_end, start);
+                mp__near_gaps_keep(gaps, prev_end, start);
                 prev_end = value;
                 value = 0;
                 field = c == '\n' ? 0 : 2;
@@ -563,6 +597,7 @@ static mp_status offer_gaps(mp__near_search *search) {
     /* The file was read in full: a failing close loses nothing. */
     (void)mp__sys.close(fd);
     mp__near_offer(search, prev_end, UINTPTR_MAX);
+    mp__near_gaps_keep(gaps, prev_end, UINTPTR_MAX);
     return MP_OK;
 }
 #endif
@@ -585,18 +620,31 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
     if (!mp__near_start(&search, target, max_distance, size, align)) return mp__fail(MP_ENOMEM);
     int err = 0;
     mp_status s;
-    uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
-                          atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+    bool guess = true;
 #ifdef MP_FAULT_INJECTION
-    if (mp__near_hint_off) hints[0] = hints[1] = 0;
+    guess = !mp__near_cache_off;
 #endif
-    for (size_t i = 0; i < 2; i++) {
-        if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
-        if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+    if (guess) {
+        uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
+                              atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+        for (size_t i = 0; i < 2; i++) {
+            if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
+            if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+        }
+        mp__spin_lock(&near_cache_lock);
+        mp__near_gaps_offer(&near_cache, &search);
+        mp__spin_unlock(&near_cache_lock);
+        for (size_t i = 0; i < search.count && i < NEAR_CACHE_TRIES; i++) {
+            if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;
+        }
     }
     for (int round = 0; round < NEAR_ROUNDS; round++) {
         search.count = 0;
-        if ((s = offer_gaps(&search)) != MP_OK) return s;
+        mp__near_gaps fresh;
+        if ((s = offer_gaps(&search, &fresh)) != MP_OK) return s;
+        mp__spin_lock(&near_cache_lock);
+        near_cache = fresh;
+        mp__spin_unlock(&near_cache_lock);
         if (search.count == 0) break;
         for (size_t i = 0; i < search.count; i++) {
             if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;

@@ -47,9 +47,10 @@ extern MP__HOOKABLE mp__sys_api mp__sys;
 extern const mp__sys_api mp__sys_native;
 
 #ifdef MP_FAULT_INJECTION
-/* Set by tests to make reserve_near skip the hint of the last placement and
- * read /proc/self/maps every time (os_posix.c). */
-extern bool mp__near_hint_off;
+/* Set by tests to make reserve_near skip its guesses (the last placement's
+ * base and end, the cache of gaps) and read /proc/self/maps every time
+ * (os_posix.c). */
+extern bool mp__near_cache_off;
 #endif
 
 #ifdef __cplusplus
