@@ -495,6 +495,9 @@ static bool bench_ready(const mpb_opts *opts) {
 
 /* ---- Workload "arena": many small functions (issue 15) ---- */
 
+/* The contenders need machine code: none on architectures without add_code. */
+#ifndef NO_ADD_CODE
+
 enum {
     ARENA_PAGES,
     ARENA_FLIP_ONE,
@@ -616,6 +619,8 @@ static bool arena_run(void *ctx, size_t c, uint64_t *ns) {
         return mpb_fail("arena: no contender %zu", c);
     }
 }
+
+#endif
 
 static bool bench_arena(const mpb_opts *opts) {
 #ifdef NO_ADD_CODE
