@@ -219,10 +219,19 @@ TEST_F(NearSysFault, CacheSparesReadingTheMap) {
     // Two targets: this binary's code, and a page mapped where the system
     // puts mappings (among the shared libraries, far from the binary on
     // Linux). The window is narrower than the distance between them, so
-    // neither's last placement is of use to the other.
+    // neither's last placement is of use to the other. The page is the
+    // middle of a 16 MiB reservation whose rest is given back, so there is
+    // room on both sides: the shared libraries can lie packed for more than
+    // the window around a page mapped alone (ASan's did, in one run of
+    // five, and this test then failed for want of room, not of the cache).
     const size_t page = mp_page_size();
-    void *elsewhere = mmap(nullptr, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ASSERT_NE(elsewhere, MAP_FAILED);
+    const size_t room = size_t{16} << 20;
+    auto *reserved =
+        static_cast<char *>(mmap(nullptr, room, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(reserved, MAP_FAILED);
+    char *elsewhere = reserved + room / 2;
+    ASSERT_EQ(munmap(reserved, room / 2), 0);
+    ASSERT_EQ(munmap(elsewhere + page, room / 2 - page), 0);
     const void *targets[2] = {Anchor(), elsewhere};
     mp_pages_opts opts{};
     opts.max_distance = 1u << 20;
