@@ -49,8 +49,9 @@
  * Placement near an address needs a single reservation, so DUAL with
  * opts->near is MP_ENOTSUP.
  *
- * MP_CODE_AUTO asks mp_jit_probe once per arena: DUAL where that build has
- * it, no placement was asked and the dual mapping worked, FLIP otherwise.
+ * MP_CODE_AUTO asks mp_jit_probe once per process (auto_mode): DUAL where
+ * that build has it, no placement was asked and the dual mapping worked,
+ * FLIP otherwise.
  *
  * Threads. Every call that takes the arena (alloc, finalize, release,
  * stats, free) holds the arena's registry slot for its whole duration
@@ -81,6 +82,7 @@
  * mode the pages still being written are read-write). A dual arena's
  * read-write view answers too, with read-write access.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "memory_pages/features.h"
@@ -92,8 +94,9 @@
 
 #define GRANULE ((size_t)MP__CODE_GRANULE)
 #define DEFAULT_RESERVE ((size_t)64 << 20)
-/* The most pages a span's allocation makes writable at once (open_pages). */
-#define REOPEN_AHEAD 64
+/* The most pages a span's allocation makes writable at once in flip mode
+ * (open_pages). */
+#define AHEAD ((size_t)MP__CODE_AHEAD)
 
 /* The access of a committed page in flip mode. */
 enum { PAGE_RW = 0, PAGE_RX = 1 };
@@ -137,25 +140,33 @@ static bool usable_page(const arena *a, size_t p) {
            a->live[p] == 0;
 }
 
-/* Walks the free runs of granules that a span could use, from granule
- * `from` to the last, calling visit(run start, run length, ctx) for each
+/* Whether a span may have granules on page p with no protection change:
+ * a committed read-write page (flip mode). */
+static bool ready_page(const arena *a, size_t p) {
+    return p < a->committed && a->state[p] == PAGE_RW;
+}
+
+/* Walks the free runs of granules on pages that usable accepts (usable_page
+ * or ready_page; the walk ends at the committed part for ready_page), from
+ * granule `from` to the last, calling visit(run start, run length, ctx) for each
  * until it returns true; a run is visited as soon as it is want granules
  * long (so that a search stops at the first fit, not at the end of the
  * reservation), or when it ends. Returns whether a visit returned true.
  * Steps over whole runs of used or free granules of a bitmap word at once,
  * and over whole pages that cannot take a span. A page is a whole number of
  * words (it holds a multiple of 64 granules). */
-static bool walk_free(const arena *a, size_t from, size_t want,
-                      bool (*visit)(size_t, size_t, void *), void *ctx) {
+static bool walk_free(const arena *a, size_t from, bool (*usable)(const arena *, size_t),
+                      size_t want, bool (*visit)(size_t, size_t, void *), void *ctx) {
     size_t run = 0, first = 0;
     for (size_t g = from; g < a->granules;) {
         size_t p = g / a->per_page;
         size_t left = 64 - g % 64; /* bits of this word from g on */
         uint64_t w = a->bits[g / 64] >> (g % 64);
-        if (!usable_page(a, p) || (w & 1)) {
+        if (!usable(a, p) || (w & 1)) {
             if (run != 0 && visit(first, run, ctx)) return true;
             run = 0;
-            if (!usable_page(a, p)) {
+            if (usable == ready_page && p >= a->committed) break;
+            if (!usable(a, p)) {
                 g = (p + 1) * a->per_page;
             } else {
                 size_t ones = ~w == 0 ? 64 : (size_t)__builtin_ctzll(~w);
@@ -249,12 +260,23 @@ static void lay_out(arena *a) {
     a->state = p;
 }
 
-/* The mode AUTO stands for in this process. */
+/* The mode AUTO stands for in this process. Whether the dual mapping works
+ * is asked of mp_jit_probe once per process and kept: the probe maps and
+ * runs code, which costs more than an arena. Threads that ask at once may
+ * each probe and store the same answer; a probe that failed (out of memory,
+ * say) is not kept, the next arena asks again. */
 static mp_code_mode auto_mode(const mp_code_arena_opts *o) {
-    mp_jit_caps caps;
-    if (MP_HAVE_DUAL && o->near == NULL && mp_jit_probe(&caps) == MP_OK && caps.dual_mapping.works)
-        return MP_CODE_DUAL;
-    return MP_CODE_FLIP;
+    enum { UNKNOWN, WORKS, FAILS };
+    static atomic_int dual = UNKNOWN;
+    if (!MP_HAVE_DUAL || o->near != NULL) return MP_CODE_FLIP;
+    int known = atomic_load_explicit(&dual, memory_order_relaxed);
+    if (known == UNKNOWN) {
+        mp_jit_caps caps;
+        if (mp_jit_probe(&caps) != MP_OK) return MP_CODE_FLIP;
+        known = caps.dual_mapping.works ? WORKS : FAILS;
+        atomic_store_explicit(&dual, known, memory_order_relaxed);
+    }
+    return known == WORKS ? MP_CODE_DUAL : MP_CODE_FLIP;
 }
 
 /* Maps the code of an arena of size bytes in mode; on failure nothing is
@@ -383,26 +405,33 @@ static mp_status open_pages(arena *a, size_t p0, size_t p1) {
     }
     size_t old_end = p1 < a->committed ? p1 : a->committed;
     /* Empty read-execute pages right after the span are reopened with it,
-     * up to REOPEN_AHEAD pages, so that the spans allocated next, which
-     * first fit puts there, need no protect call of their own (a batch of
-     * small spans costs one call, not one per page). They hold no live
-     * span, so W^X holds; finalize leaves pages without spans as they are. */
+     * and pages past the committed part committed with it, up to AHEAD
+     * pages from p0, so that the spans allocated next, which alloc puts on
+     * writable pages first, need no protection change of their own: a
+     * batch of small spans then costs one call to finalize and, once in
+     * AHEAD pages, one to open (measured in docs/benchmarks.md: each change
+     * that takes write or execute access away flushes TLBs). They hold no
+     * live span, so W^X holds; finalize leaves pages without spans as they
+     * are. */
     if (old_end == p1) {
-        while (old_end < a->committed && old_end - p0 < REOPEN_AHEAD && empty_rx(a, old_end))
+        while (old_end < a->committed && old_end - p0 < AHEAD && empty_rx(a, old_end))
             old_end++;
     }
+    size_t new_end = p1;
+    if (p1 > a->committed && p0 + AHEAD > new_end) new_end = p0 + AHEAD;
+    if (new_end > a->pages) new_end = a->pages;
     unsigned rw = MP__PROT_READ | MP__PROT_WRITE, rx = MP__PROT_READ | MP__PROT_EXEC;
     mp_status s = p0 < old_end ? flip_pages(a, p0, old_end, empty_rx, rw, rx, 0xff) : MP_OK;
     if (s != MP_OK) return s;
     if (p1 > a->committed) {
-        s = mp__os.commit(a->code + a->committed * a->page, (p1 - a->committed) * a->page, rw);
+        s = mp__os.commit(a->code + a->committed * a->page, (new_end - a->committed) * a->page, rw);
         if (s != MP_OK) {
             int err = mp_os_error();
             if (p0 < old_end) (void)flip_pages(a, p0, old_end, empty_rx, rx, rw, 0xff);
             return mp__fail_os(s, err);
         }
         /* The new pages start read-write (state 0). */
-        a->committed = p1;
+        a->committed = new_end;
     }
     for (size_t p = p0; p < old_end; p++)
         a->state[p] = PAGE_RW;
@@ -416,7 +445,11 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     fit f = {size / GRANULE + (size % GRANULE != 0), 0};
-    if (size > a->size || !walk_free(a, a->hint, f.want, fits, &f)) {
+    /* In flip mode, space that is writable already comes first: a span
+     * there costs no protection change (open_pages makes them in bulk). */
+    bool found = a->mode == MP_CODE_FLIP && size <= a->size &&
+                 walk_free(a, a->hint, ready_page, f.want, fits, &f);
+    if (!found && (size > a->size || !walk_free(a, a->hint, usable_page, f.want, fits, &f))) {
         mp__slot_restore(slot, ref);
         return mp__fail(MP_ENOMEM);
     }
@@ -578,7 +611,7 @@ mp_status mp__code_arena_stats(const mp__ref *ref, mp_code_stats *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     size_t widest_run = 0;
-    (void)walk_free(a, 0, SIZE_MAX, widest, &widest_run);
+    (void)walk_free(a, 0, usable_page, SIZE_MAX, widest, &widest_run);
     out->reserved = a->size;
     out->committed = a->committed * a->page;
     out->used = a->used * GRANULE;
