@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -432,6 +433,45 @@ void SysFaultWalk(mp_code_mode mode) {
         });
     }
     EXPECT_GT(faults, 0);
+    sys_fault_uninstall();
+    fault_uninstall();
+}
+
+/* The raw system calls of mp_code_arena_new with opts, logged with no fault
+ * armed. */
+std::vector<std::string> NewCalls(const mp_code_arena_opts &o) {
+    mp_code_arena a;
+    sys_fault_arm(0, 0);
+    EXPECT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    const sys_call *calls;
+    size_t n = sys_fault_log(&calls);
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < n; i++)
+        entries.push_back(calls[i].entry);
+    sys_fault_disarm();
+    EXPECT_EQ(mp_code_arena_free(&a), MP_OK);
+    return entries;
+}
+
+/* MP_CODE_AUTO runs mp_jit_probe (which maps and runs code) once per
+ * process: after the first arena of that mode, an AUTO arena makes exactly
+ * the system calls of an arena of the mode the probe chose. */
+TEST(ArenaSysFault, AutoProbesOnce) {
+    WarmUp();
+    fault_install();
+    sys_fault_install();
+    mp_code_arena_opts o = {};
+    o.reserve = 16 * Page();
+    mp_code_arena a;
+    ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
+    mp_jit_caps caps;
+    ASSERT_EQ(mp_jit_probe(&caps), MP_OK);
+    mp_code_arena_opts chosen = o;
+    chosen.mode = MP_HAVE_DUAL && caps.dual_mapping.works ? MP_CODE_DUAL : MP_CODE_FLIP;
+    std::vector<std::string> direct = NewCalls(chosen), automatic = NewCalls(o);
+    EXPECT_FALSE(direct.empty());
+    EXPECT_EQ(automatic, direct) << "AUTO probed again";
     sys_fault_uninstall();
     fault_uninstall();
 }
