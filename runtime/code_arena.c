@@ -33,21 +33,30 @@
  * pages that are read-write, uncommitted (committed read-write for it), or
  * read-execute with no live span on them (made read-write again for it: a
  * page holding a finalized live span is never made writable again, and its
- * free space is reused only once all its spans are released). Finalize
- * makes every read-write page that holds a live span read-execute, one
- * protect call and one flush_icache per contiguous run of such pages, and
- * only the pages touched since the last finalize are looked at. Release
- * changes no access: the span's code stays mapped until its page is reused.
+ * free space is reused only once all its spans are released). A span goes
+ * on read-write pages first, and a span that needs a protection change
+ * (open_pages) opens up to AHEAD pages at once, so that the spans after it
+ * need none: every change that takes access away flushes TLBs, the main
+ * cost of this mode (docs/benchmarks.md). Finalize makes every read-write
+ * page that holds a live span read-execute, one protect call and one
+ * flush_icache per contiguous run of such pages, and only the pages touched
+ * since the last finalize are looked at. Release changes no access: the
+ * span's code stays mapped until its page is reused.
+ *
+ * Freed pages keep their memory until reused or the arena is freed, in
+ * either mode: the committed part, the highest page spans ever reached
+ * plus the pages opened ahead, bounds what an arena holds. Giving free
+ * pages back would cost a TLB-flushing call per run (docs/jit.md).
  *
  * MP_CODE_DUAL (builds with allow_dual_map) maps the whole reservation once
  * as the OS layer's dual mapping: spans are written through the read-write
  * view and run from the read-execute view, no page ever changes access, any
  * free granule is reusable at once, and finalize only makes the instruction
  * stream coherent (flush_icache over the pages touched since the last
- * finalize). Shared memory has pages behind it only where they were
- * touched, so "committed" counts the high-water mark of the granules used.
- * Placement near an address needs a single reservation, so DUAL with
- * opts->near is MP_ENOTSUP.
+ * finalize; no system call while the process has one thread, os_posix.c). Shared memory has pages
+ * behind it only where they were touched, so "committed" counts the high-water mark of the granules
+ * used. Placement near an address needs a single reservation, so DUAL with opts->near is
+ * MP_ENOTSUP.
  *
  * MP_CODE_AUTO asks mp_jit_probe once per process (auto_mode): DUAL where
  * that build has it, no placement was asked and the dual mapping worked,
