@@ -33,20 +33,20 @@
  * pages that are read-write, uncommitted (committed read-write for it), or
  * read-execute with no live span on them (made read-write again for it: a
  * page holding a finalized live span is never made writable again, and its
- * free space is reused only once all its spans are released). A span goes
- * on read-write pages first, and a span that needs a protection change
- * (open_pages) opens up to AHEAD pages at once, so that the spans after it
- * need none: every change that takes access away flushes TLBs, the main
- * cost of this mode (docs/benchmarks.md). Finalize makes every read-write
- * page that holds a live span read-execute, one protect call and one
- * flush_icache per contiguous run of such pages, and only the pages touched
- * since the last finalize are looked at. Release changes no access: the
- * span's code stays mapped until its page is reused.
+ * free space is reused only once all its spans are released). Finalize
+ * makes every read-write page that holds a live span read-execute, one
+ * protect call and one flush_icache per contiguous run of such pages, and
+ * only the pages touched since the last finalize are looked at. Release
+ * changes no access: the span's code stays mapped until its page is reused.
+ * (Placing spans on writable pages first and opening 64 pages at once
+ * cut the protect calls of a batch from 2 to 1.2 but was slower on the
+ * machine of docs/benchmarks.md: the cost is in the TLB flushes, which
+ * grow with the pages changed, not with the calls.)
  *
  * Freed pages keep their memory until reused or the arena is freed, in
- * either mode: the committed part, the highest page spans ever reached
- * plus the pages opened ahead, bounds what an arena holds. Giving free
- * pages back would cost a TLB-flushing call per run (docs/jit.md).
+ * either mode: the committed part, up to the highest page spans ever
+ * reached, bounds what an arena holds. Giving free pages back would cost a
+ * TLB-flushing call per run (docs/jit.md).
  *
  * MP_CODE_DUAL (builds with allow_dual_map) maps the whole reservation once
  * as the OS layer's dual mapping: spans are written through the read-write
@@ -103,9 +103,8 @@
 
 #define GRANULE ((size_t)MP__CODE_GRANULE)
 #define DEFAULT_RESERVE ((size_t)64 << 20)
-/* The most pages a span's allocation makes writable at once in flip mode
- * (open_pages). */
-#define AHEAD ((size_t)MP__CODE_AHEAD)
+/* The most pages a span's allocation makes writable at once (open_pages). */
+#define REOPEN_AHEAD 64
 
 /* The access of a committed page in flip mode. */
 enum { PAGE_RW = 0, PAGE_RX = 1 };
@@ -149,33 +148,25 @@ static bool usable_page(const arena *a, size_t p) {
            a->live[p] == 0;
 }
 
-/* Whether a span may have granules on page p with no protection change:
- * a committed read-write page (flip mode). */
-static bool ready_page(const arena *a, size_t p) {
-    return p < a->committed && a->state[p] == PAGE_RW;
-}
-
-/* Walks the free runs of granules on pages that usable accepts (usable_page
- * or ready_page; the walk ends at the committed part for ready_page), from
- * granule `from` to the last, calling visit(run start, run length, ctx) for each
+/* Walks the free runs of granules that a span could use, from granule
+ * `from` to the last, calling visit(run start, run length, ctx) for each
  * until it returns true; a run is visited as soon as it is want granules
  * long (so that a search stops at the first fit, not at the end of the
  * reservation), or when it ends. Returns whether a visit returned true.
  * Steps over whole runs of used or free granules of a bitmap word at once,
  * and over whole pages that cannot take a span. A page is a whole number of
  * words (it holds a multiple of 64 granules). */
-static bool walk_free(const arena *a, size_t from, bool (*usable)(const arena *, size_t),
-                      size_t want, bool (*visit)(size_t, size_t, void *), void *ctx) {
+static bool walk_free(const arena *a, size_t from, size_t want,
+                      bool (*visit)(size_t, size_t, void *), void *ctx) {
     size_t run = 0, first = 0;
     for (size_t g = from; g < a->granules;) {
         size_t p = g / a->per_page;
         size_t left = 64 - g % 64; /* bits of this word from g on */
         uint64_t w = a->bits[g / 64] >> (g % 64);
-        if (!usable(a, p) || (w & 1)) {
+        if (!usable_page(a, p) || (w & 1)) {
             if (run != 0 && visit(first, run, ctx)) return true;
             run = 0;
-            if (usable == ready_page && p >= a->committed) break;
-            if (!usable(a, p)) {
+            if (!usable_page(a, p)) {
                 g = (p + 1) * a->per_page;
             } else {
                 size_t ones = ~w == 0 ? 64 : (size_t)__builtin_ctzll(~w);
@@ -414,33 +405,26 @@ static mp_status open_pages(arena *a, size_t p0, size_t p1) {
     }
     size_t old_end = p1 < a->committed ? p1 : a->committed;
     /* Empty read-execute pages right after the span are reopened with it,
-     * and pages past the committed part committed with it, up to AHEAD
-     * pages from p0, so that the spans allocated next, which alloc puts on
-     * writable pages first, need no protection change of their own: a
-     * batch of small spans then costs one call to finalize and, once in
-     * AHEAD pages, one to open (measured in docs/benchmarks.md: each change
-     * that takes write or execute access away flushes TLBs). They hold no
-     * live span, so W^X holds; finalize leaves pages without spans as they
-     * are. */
+     * up to REOPEN_AHEAD pages, so that the spans allocated next, which
+     * first fit puts there, need no protect call of their own (a batch of
+     * small spans costs one call, not one per page). They hold no live
+     * span, so W^X holds; finalize leaves pages without spans as they are. */
     if (old_end == p1) {
-        while (old_end < a->committed && old_end - p0 < AHEAD && empty_rx(a, old_end))
+        while (old_end < a->committed && old_end - p0 < REOPEN_AHEAD && empty_rx(a, old_end))
             old_end++;
     }
-    size_t new_end = p1;
-    if (p1 > a->committed && p0 + AHEAD > new_end) new_end = p0 + AHEAD;
-    if (new_end > a->pages) new_end = a->pages;
     unsigned rw = MP__PROT_READ | MP__PROT_WRITE, rx = MP__PROT_READ | MP__PROT_EXEC;
     mp_status s = p0 < old_end ? flip_pages(a, p0, old_end, empty_rx, rw, rx, 0xff) : MP_OK;
     if (s != MP_OK) return s;
     if (p1 > a->committed) {
-        s = mp__os.commit(a->code + a->committed * a->page, (new_end - a->committed) * a->page, rw);
+        s = mp__os.commit(a->code + a->committed * a->page, (p1 - a->committed) * a->page, rw);
         if (s != MP_OK) {
             int err = mp_os_error();
             if (p0 < old_end) (void)flip_pages(a, p0, old_end, empty_rx, rx, rw, 0xff);
             return mp__fail_os(s, err);
         }
         /* The new pages start read-write (state 0). */
-        a->committed = new_end;
+        a->committed = p1;
     }
     for (size_t p = p0; p < old_end; p++)
         a->state[p] = PAGE_RW;
@@ -454,11 +438,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     fit f = {size / GRANULE + (size % GRANULE != 0), 0};
-    /* In flip mode, space that is writable already comes first: a span
-     * there costs no protection change (open_pages makes them in bulk). */
-    bool found = a->mode == MP_CODE_FLIP && size <= a->size &&
-                 walk_free(a, a->hint, ready_page, f.want, fits, &f);
-    if (!found && (size > a->size || !walk_free(a, a->hint, usable_page, f.want, fits, &f))) {
+    if (size > a->size || !walk_free(a, a->hint, f.want, fits, &f)) {
         mp__slot_restore(slot, ref);
         return mp__fail(MP_ENOMEM);
     }
@@ -620,7 +600,7 @@ mp_status mp__code_arena_stats(const mp__ref *ref, mp_code_stats *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     size_t widest_run = 0;
-    (void)walk_free(a, 0, usable_page, SIZE_MAX, widest, &widest_run);
+    (void)walk_free(a, 0, SIZE_MAX, widest, &widest_run);
     out->reserved = a->size;
     out->committed = a->committed * a->page;
     out->used = a->used * GRANULE;

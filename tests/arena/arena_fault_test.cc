@@ -145,36 +145,37 @@ TEST(ArenaFault, New) {
     fault_uninstall();
 }
 
-/* An allocation that reopens empty read-execute pages (flip mode) and
+/* An allocation that reopens an empty read-execute page (flip mode) and
  * commits new pages: each of the two OS calls failing leaves the arena as
- * it was, the reopened pages read-execute again. */
+ * it was, the reopened page read-execute again. */
 TEST(ArenaFault, Alloc) {
     if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
     fault_install();
-    const size_t ahead = MP__CODE_AHEAD;
     for (mp_code_mode mode : Modes()) {
         mp_code_arena_opts o = {};
-        o.reserve = 2 * ahead * Page();
+        o.reserve = 16 * Page();
         o.mode = mode;
         mp_code_arena a;
         ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
-        /* The first span commits the first `ahead` pages (flip mode); one
-         * span over all of them makes them read-execute, and released they
-         * are read-execute and empty. */
-        mp_code_span gone, all;
+        mp_code_span keep, gone;
         ASSERT_EQ(mp_code_arena_alloc(&a, 64, &gone), MP_OK);
-        ASSERT_EQ(mp_code_arena_release(&a, &gone), MP_OK);
-        ASSERT_EQ(mp_code_arena_alloc(&a, ahead * Page(), &all), MP_OK);
-        Write(&all, 5);
+        ASSERT_EQ(mp_code_arena_alloc(&a, 64, &keep), MP_OK);
+        Write(&gone, 1);
+        Write(&keep, 2);
         ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
-        ExpectRuns(&all, 5);
-        ASSERT_EQ(mp_code_arena_release(&a, &all), MP_OK);
-        /* A span two pages longer reopens them and commits two more. */
-        const size_t size = (ahead + 2) * Page();
+        ASSERT_EQ(mp_code_arena_release(&a, &keep), MP_OK);
+        ASSERT_EQ(mp_code_arena_release(&a, &gone), MP_OK);
+        /* Page 0 is read-execute and empty; a span of three pages reopens it
+         * and commits two more. */
+        mp_code_span other;
+        ASSERT_EQ(mp_code_arena_alloc(&a, 64, &other), MP_OK);
+        Write(&other, 5);
+        ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
+        ASSERT_EQ(mp_code_arena_release(&a, &other), MP_OK);
         mp_code_stats before = Stats(&a);
         unsigned faults = Walk([&] {
             mp_code_span s = {};
-            mp_status st = mp_code_arena_alloc(&a, size, &s);
+            mp_status st = mp_code_arena_alloc(&a, 3 * Page(), &s);
             bool fired = Disarm();
             ExpectStatus(st);
             if (st == MP_OK) {
@@ -202,9 +203,7 @@ TEST(ArenaFault, Finalize) {
     fault_install();
     size_t page = Page();
     mp_code_arena_opts o = {};
-    /* Three pages: the first allocation commits all of them, so that the
-     * later ones find no writable page to prefer. */
-    o.reserve = 3 * page;
+    o.reserve = 8 * page;
     o.mode = MP_CODE_FLIP;
     mp_code_arena a;
     ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
@@ -338,12 +337,11 @@ void SysFaultWalk(mp_code_mode mode) {
     std::thread([] {}).join();
     fault_install();
     size_t page = Page();
-    const size_t ahead = MP__CODE_AHEAD;
     /* A dual arena makes and gives back a dual mapping, with its rules. */
     sys_faults::Expected (*rules)(const sys_call &, int) =
         mode == MP_CODE_DUAL ? sys_faults::DualMapExpected : sys_faults::PlatformExpected;
     mp_code_arena_opts o = {};
-    o.reserve = 2 * ahead * page;
+    o.reserve = 16 * page;
     o.mode = mode;
     int faults = 0;
     for (const sys_faults::OsError &e : sys_faults::OsErrors()) {
@@ -357,14 +355,13 @@ void SysFaultWalk(mp_code_mode mode) {
                 EXPECT_EQ(mp_code_arena_free(&a), MP_OK);
             }
         });
-        /* An arena whose first `ahead` pages are committed, read-execute
-         * and empty in flip mode (as in ArenaFault.Alloc), so that a span
-         * two pages longer reopens them and commits two more; then a
-         * finalize of that span; then a free. */
+        /* An arena whose page 0 is read-execute and empty in flip mode, so
+         * that a span of three pages reopens it and commits two more; then
+         * a finalize of that span; then a free. */
         mp_code_arena a;
         ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
         mp_code_span first;
-        ASSERT_EQ(mp_code_arena_alloc(&a, ahead * page, &first), MP_OK);
+        ASSERT_EQ(mp_code_arena_alloc(&a, 64, &first), MP_OK);
         Write(&first, 1);
         ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
         ASSERT_EQ(mp_code_arena_release(&a, &first), MP_OK);
@@ -373,7 +370,7 @@ void SysFaultWalk(mp_code_mode mode) {
         faults += sys_faults::Walk("alloc", e, [&](unsigned n) {
             mp_code_span t = {};
             sys_fault_arm(n, e.code);
-            mp_status st = mp_code_arena_alloc(&a, (ahead + 2) * page, &t);
+            mp_status st = mp_code_arena_alloc(&a, 3 * page, &t);
             sys_fault_disarm();
             sys_faults::CheckPlatform("alloc", n, e, st, mp_os_error(), rules);
             if (st == MP_OK) {

@@ -189,7 +189,7 @@ TEST(Arena, FlipKeepsFinalizedPagesReadExecute) {
     if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
     size_t page = mp_page_size();
     mp_code_arena_opts o = {};
-    o.reserve = 2 * page;
+    o.reserve = 8 * page;
     o.mode = MP_CODE_FLIP;
     mp_code_arena a;
     ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
@@ -210,11 +210,10 @@ TEST(Arena, FlipKeepsFinalizedPagesReadExecute) {
     m = mp_test::FindMapping(maps, mp_code_span_addr(&t));
     ASSERT_NE(m, nullptr);
     EXPECT_TRUE(m->write && !m->exec) << m->line;
-    /* Released, the page is reused and made writable again, here because
-     * a span of a whole page fits on no writable page (t's has t). */
+    /* Released, the page is reused (first fit) and made writable again. */
     ASSERT_EQ(mp_code_arena_release(&a, &s), MP_OK);
     mp_code_span u;
-    ASSERT_EQ(mp_code_arena_alloc(&a, page, &u), MP_OK);
+    ASSERT_EQ(mp_code_arena_alloc(&a, 64, &u), MP_OK);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(mp_code_span_addr(&u)), first);
     WriteCode(&u, 2);
     WriteCode(&t, 3);
@@ -284,10 +283,7 @@ struct Walk {
         EXPECT_EQ(st.free_bytes, st.committed - st.used);
         EXPECT_EQ(st.committed % page, 0u);
         EXPECT_GE(st.committed, committed_end);
-        /* Flip mode commits up to MP__CODE_AHEAD pages past a span at once. */
-        size_t ahead = mode == MP_CODE_FLIP ? MP__CODE_AHEAD * page : 0;
-        EXPECT_LE(st.committed,
-                  std::min(reserve, (committed_end + page - 1) / page * page + ahead));
+        EXPECT_LE(st.committed, (committed_end + page - 1) / page * page);
         EXPECT_EQ(st.largest_free, LargestFree());
         /* W^X, and each span's page has the access of its state. */
         ExpectNoWx();
@@ -489,9 +485,7 @@ TEST(Arena, MappingsStayBounded) {
 TEST(Arena, Query) {
     size_t page = mp_page_size();
     mp_code_arena_opts o = {};
-    /* The first allocation commits MP__CODE_AHEAD pages (flip mode). */
-    const size_t ahead = MP__CODE_AHEAD;
-    o.reserve = 2 * ahead * page;
+    o.reserve = 16 * page;
     o.mode = MP_CODE_FLIP;
     mp_code_arena a;
     ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
@@ -502,10 +496,10 @@ TEST(Arena, Query) {
     ASSERT_EQ(mp_query(addr + page, &info), MP_OK);
     EXPECT_EQ(info.kind, MP_KIND_CODE_ARENA);
     EXPECT_EQ(info.base, addr);
-    EXPECT_EQ(info.len, ahead * page);
+    EXPECT_EQ(info.len, 2 * page);
     EXPECT_EQ(info.offset, page);
     EXPECT_FALSE(info.guard);
-    ASSERT_EQ(mp_query(addr + (ahead + 5) * page, &info), MP_OK);
+    ASSERT_EQ(mp_query(addr + 5 * page, &info), MP_OK);
     EXPECT_TRUE(info.guard) << "reserved, not committed yet";
     ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
     EXPECT_EQ(mp_query(addr, &info), MP_EINVAL);

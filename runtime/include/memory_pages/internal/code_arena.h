@@ -30,8 +30,7 @@ typedef struct mp_code_arena_opts { /* all zero = the defaults */
 
 typedef struct mp_code_stats {
     size_t reserved;     /* bytes of address space of the code */
-    size_t committed;    /* bytes of it in use by the arena so far (the high-water mark; in flip
-                            mode up to MP__CODE_AHEAD pages past the highest span) */
+    size_t committed;    /* bytes of it in use by the arena so far (the high-water mark) */
     size_t used;         /* bytes of live spans, each rounded up to MP__CODE_GRANULE */
     size_t free_bytes;   /* committed - used */
     size_t largest_free; /* the largest size mp_code_arena_alloc could hand out now */
@@ -43,13 +42,6 @@ typedef struct mp_code_stats {
 /* The granularity of spans: sizes round up to it, addresses are aligned to
  * it. */
 #define MP__CODE_GRANULE 64u
-
-/* In flip mode, the most pages one allocation makes writable: its span's,
- * and empty pages after them for the spans that follow (committed ones
- * reopened, or new ones committed), so that a batch of small spans needs
- * no protection change per span. The committed part may therefore reach
- * this many pages past the highest span. */
-#define MP__CODE_AHEAD 64u
 
 /* Access words of the registry slots of the arena and its spans, beside the
  * access bits and MP__SEALED (8) and MP__PROT_DUAL (16), so that no handle
