@@ -331,10 +331,6 @@ TEST(ArenaFault, RacingCopies) {
  * statistics are as before and its code runs. */
 void SysFaultWalk(mp_code_mode mode) {
     WarmUp();
-    /* The all-threads barrier of finalize (membarrier) is skipped while the
-     * process has one thread; a thread started once makes it count as
-     * threaded for good (glibc), so that the walk meets the barrier. */
-    std::thread([] {}).join();
     fault_install();
     size_t page = Page();
     /* A dual arena makes and gives back a dual mapping, with its rules. */
