@@ -57,6 +57,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__GLIBC__) && defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h> /* __libc_single_threaded, glibc 2.32+ */
+#define HAVE_SINGLE_THREADED 1
+#endif
+#endif
 #include <unistd.h>
 
 #ifdef __APPLE__
@@ -395,6 +401,25 @@ static mp_status posix_no_dump(void *addr, size_t size) {
 #endif
 }
 
+/* Whether the calling thread is the only one of the process, read without a
+ * system call: glibc 2.32+ keeps __libc_single_threaded true until the
+ * first pthread_create (and may leave it false after the other threads
+ * exit, which only costs a needless barrier). While it is true no other
+ * thread exists and none can appear before this call returns, since only
+ * the calling thread could create one; a thread created afterwards starts
+ * in user space only after the kernel has switched to it, which serializes
+ * its core (what membarrier SYNC_CORE itself relies on for threads that are
+ * not running). Threads made with a raw clone(CLONE_VM | CLONE_THREAD)
+ * that bypasses glibc are not seen: such a program owns the rule, as
+ * docs/jit.md says. Elsewhere: false, the barrier is always made. */
+static bool only_thread(void) {
+#ifdef HAVE_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
 /* Makes every other thread of the process execute a core-serializing
  * instruction before it runs user code again, so that none keeps running
  * instructions it fetched before the flush (ARM's rule for cross-modified
@@ -406,7 +431,7 @@ static mp_status posix_no_dump(void *addr, size_t size) {
 static void sync_other_cores(void) {
     enum { UNKNOWN, REGISTERED, UNAVAILABLE };
     static atomic_int state = UNKNOWN;
-    if (!mp__os_cfg.sync_core) return;
+    if (!mp__os_cfg.sync_core || only_thread()) return;
     int now = atomic_load_explicit(&state, memory_order_acquire);
     if (now == UNKNOWN) {
         int saved = errno;
