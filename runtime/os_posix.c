@@ -56,6 +56,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #if defined(__GLIBC__) && defined(__has_include)
 #if __has_include(<sys/single_threaded.h>)
@@ -142,6 +143,10 @@ static int sys_open(const char *path, int flags) {
     return open(path, flags);
 }
 
+static int sys_ioctl(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg);
+}
+
 static int sys_memfd_create(const char *name, unsigned flags) {
 #if defined(__linux__) && defined(SYS_memfd_create)
     return (int)syscall(SYS_memfd_create, name, flags);
@@ -157,7 +162,8 @@ static int sys_memfd_create(const char *name, unsigned flags) {
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise,                  \
         .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier, .mseal = sys_mseal,    \
         .sched_yield = sched_yield, .sysconf = sysconf, .open = sys_open, .read = read,            \
-        .close = close, .memfd_create = sys_memfd_create, .ftruncate = ftruncate,                  \
+        .close = close, .ioctl = sys_ioctl, .memfd_create = sys_memfd_create,                      \
+        .ftruncate = ftruncate,                                                                    \
     }
 
 const mp__sys_api mp__sys_native = SYS_API;
@@ -474,45 +480,59 @@ static mp_status posix_seal(void *base, size_t size) {
 
 /* ---- Placement near an address (os.h reserve_near) ----
  *
- * Linux: the free ranges are the gaps between the mappings that
- * /proc/self/maps lists, read through the raw calls open, read and close
- * into a buffer on the stack (no allocation). The nearest candidates of
- * near.h are mapped with MAP_FIXED_NOREPLACE (Linux 4.17), which fails with
- * EEXIST instead of replacing a mapping that another thread made since the
- * file was read. Kernels before 4.17 do not know the flag and take the
+ * Linux: the free ranges are the gaps between the mappings of the window.
+ * Since Linux 6.11 the kernel describes the mapping at or after an address
+ * (the PROCMAP_QUERY ioctl on /proc/self/maps), so a search asks for the
+ * mappings of its window one by one, a few system calls where the window
+ * holds few mappings. Where the kernel does not know the call (before 6.11,
+ * qemu-user's emulated file), where it fails, or where the window holds
+ * more than NEAR_QUERIES mappings, the whole of /proc/self/maps is read
+ * through the raw calls open, read and close into a buffer on the stack
+ * (no allocation). The nearest candidates of near.h are mapped with
+ * MAP_FIXED_NOREPLACE (Linux 4.17), which fails with EEXIST instead of
+ * replacing a mapping that another thread made since the kernel was asked.
+ * Kernels before 4.17 do not know the flag and take the
  * address as a hint: they map there when the range is free and elsewhere
  * when it is not, so every result is checked, and one that landed outside
  * the window is unmapped and the next candidate tried. After
- * NEAR_ROUNDS readings of the file without success, MP_ENOMEM. Where the
+ * NEAR_ROUNDS listings without success, MP_ENOMEM. Where the
  * probe found the flag unknown (mp__os_cfg.fixed_noreplace false: old
  * kernels, qemu-user), it is not passed at all.
  *
- * Reading the file costs far more than a mapping (tens of microseconds in a
- * small process, growing with its mappings), so a search tries, before it:
+ * Asking costs more than a mapping (a few system calls for the walk, tens
+ * of microseconds for a reading of the file in a small process, growing
+ * with its mappings), so a search tries, before it:
  * - the base of the last placement and its end: a JIT that allocates near
  *   one function again and again, or frees and allocates, mostly finds room
  *   there;
  * - then at most NEAR_CACHE_TRIES candidates among the largest gaps the last
- *   reading found (near.h, mp__near_gaps), less the places taken or found
- *   taken since: placements near functions far apart in turn find room
- *   there without reading the file again.
+ *   reading found and the gaps the last walks found (near.h,
+ *   mp__near_gaps), less the places taken or found taken since: placements
+ *   near functions far apart in turn find room there without asking again.
  * Both are guesses, tried with the same call and the same checks as the
- * file's candidates, so a stale one costs one refused mmap and never a
+ * listed candidates, so a stale one costs one refused mmap and never a
  * replaced mapping or a place out of range. When they give nothing, the
- * file is read, and what it says replaces the cache. The memory the library
- * frees is not added back to the cache (that would cost every free a lock):
- * it is found again at the next reading.
+ * kernel is asked: the gaps a walk finds join the cache, and what a reading
+ * of the whole file says replaces it. The memory the library frees is not
+ * added back to the cache (that would cost every free a lock): it is found
+ * again when the kernel is next asked.
  *
  * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
  * reserve_near gives MP_ENOTSUP.
  */
 
-/* Readings of /proc/self/maps before a search gives up. Each one fails only
+/* Listings of the window before a search gives up. Each one fails only
  * when every candidate was taken by another thread in the meantime. */
 #define NEAR_ROUNDS 4
 
-/* Candidates of the cache a search tries before it reads the file. */
+/* Candidates of the cache a search tries before it asks the kernel. */
 #define NEAR_CACHE_TRIES 2
+
+/* Mappings a walk asks for before it gives way to a reading of the whole
+ * file: each costs a system call (about 1.3 µs on the machine of
+ * docs/benchmarks.md, where a reading of a small process's file costs about
+ * 25 µs), so a window crowded with mappings is listed faster at once. */
+#define NEAR_QUERIES 16
 
 #ifdef __linux__
 /* The last placement's base and end, shared by every thread (a stale value
@@ -528,8 +548,23 @@ static mp__near_gaps near_cache;
 static atomic_flag near_cache_lock = ATOMIC_FLAG_INIT;
 
 #ifdef MP_FAULT_INJECTION
-bool mp__near_cache_off;
+bool mp__near_cache_off, mp__near_query_off;
 #endif
+
+/* The argument of PROCMAP_QUERY (Linux 6.11), declared here for the older
+ * headers this builds with (Debian 12's <linux/fs.h> has none) after the
+ * kernel's documented layout, 104 bytes on every architecture. The kernel
+ * reads the size from the first field. Only the fields up to vma_end are
+ * used; no name or build id is asked for (their sizes and addresses are 0). */
+struct procmap_query_arg {
+    uint64_t size, query_flags, query_addr;
+    uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+    uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+    uint64_t vma_name_addr, build_id_addr;
+};
+_Static_assert(sizeof(struct procmap_query_arg) == 104, "the kernel's struct procmap_query");
+#define PROCMAP_QUERY_REQUEST _IOWR('f', 17, struct procmap_query_arg)
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
 
 /* Takes [base, base + size) out of the cache. */
 static void near_cache_take(uintptr_t base, size_t size) {
@@ -578,12 +613,10 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
     return false;
 }
 
-/* Reads /proc/self/maps and offers every gap between mappings to the
- * search, and keeps the largest in *gaps. Parses as the bytes come, so a
- * line split between two reads needs no buffer of its own. */
-static mp_status offer_gaps(mp__near_search *search, mp__near_gaps *gaps) {
-    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail_errno();
+/* Reads /proc/self/maps from fd and offers every gap between mappings to
+ * the search, and keeps the largest in *gaps. Parses as the bytes come, so
+ * a line split between two reads needs no buffer of its own. */
+static mp_status read_gaps(int fd, mp__near_search *search, mp__near_gaps *gaps) {
     /* Each line starts "start-end "; field 0 is start, 1 is end, 2 the rest. */
     uintptr_t prev_end = 0, value = 0, start = 0;
     int field = 0;
@@ -591,11 +624,7 @@ static mp_status offer_gaps(mp__near_search *search, mp__near_gaps *gaps) {
     gaps->count = 0;
     for (;;) {
         ssize_t n = mp__sys.read(fd, buf, sizeof buf);
-        if (n < 0) {
-            mp_status s = fail_errno();
-            (void)mp__sys.close(fd);
-            return s;
-        }
+        if (n < 0) return fail_errno();
         if (n == 0) break;
         for (ssize_t i = 0; i < n; i++) {
             char c = buf[i];
@@ -619,11 +648,80 @@ static mp_status offer_gaps(mp__near_search *search, mp__near_gaps *gaps) {
             }
         }
     }
-    /* The file was read in full: a failing close loses nothing. */
-    (void)mp__sys.close(fd);
     mp__near_offer(search, prev_end, UINTPTR_MAX);
     mp__near_gaps_keep(gaps, prev_end, UINTPTR_MAX);
     return MP_OK;
+}
+
+/* Offers the gaps of the search's window by asking the kernel, through fd
+ * (/proc/self/maps), for the mapping at or after an address, from the
+ * window's first byte on, until a mapping reaches past its last; the gaps
+ * found join the cache. Returns false, with the search to be listed from
+ * the file, when the call fails (ENOTTY before Linux 6.11 and under
+ * qemu-user) or the window holds more than NEAR_QUERIES mappings. */
+static bool query_gaps(int fd, mp__near_search *search) {
+    uintptr_t from[NEAR_QUERIES + 1], to[NEAR_QUERIES + 1];
+    size_t found = 0;
+    uint64_t at = search->first, last_byte = (uint64_t)search->last + (search->size - 1);
+    bool done = false;
+    for (int i = 0; i < NEAR_QUERIES && !done; i++) {
+        struct procmap_query_arg q;
+        memset(&q, 0, sizeof q);
+        q.size = sizeof q;
+        q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+        q.query_addr = at;
+        uint64_t gap_end;
+        if (mp__sys.ioctl(fd, PROCMAP_QUERY_REQUEST, &q) == 0) {
+            gap_end = q.vma_start;
+            done = q.vma_end > last_byte;
+        } else if (errno == ENOENT) {
+            gap_end = UINTPTR_MAX; /* no mapping at or after `at` */
+            done = true;
+        } else {
+            return false;
+        }
+        if (gap_end > UINTPTR_MAX) gap_end = UINTPTR_MAX; /* a 32-bit process's last page */
+        if (gap_end > at) {
+            from[found] = (uintptr_t)at;
+            to[found++] = (uintptr_t)gap_end;
+        }
+        at = q.vma_end;
+    }
+    if (!done) return false;
+    mp__spin_lock(&near_cache_lock);
+    for (size_t i = 0; i < found; i++) {
+        mp__near_offer(search, from[i], to[i]);
+        /* Out first, so that the cache holds it once. */
+        mp__near_gaps_take(&near_cache, from[i], to[i] - from[i]);
+        mp__near_gaps_keep(&near_cache, from[i], to[i]);
+    }
+    mp__spin_unlock(&near_cache_lock);
+    return true;
+}
+
+/* Lists the free ranges of the search's window: by a walk (query_gaps)
+ * where the kernel answers, else by a reading of the whole file, whose gaps
+ * then replace the cache. */
+static mp_status list_gaps(mp__near_search *search) {
+    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail_errno();
+    bool query = true;
+#ifdef MP_FAULT_INJECTION
+    query = !mp__near_query_off;
+#endif
+    mp_status s = MP_OK;
+    if (!query || !query_gaps(fd, search)) {
+        mp__near_gaps fresh;
+        s = read_gaps(fd, search, &fresh);
+        if (s == MP_OK) {
+            mp__spin_lock(&near_cache_lock);
+            near_cache = fresh;
+            mp__spin_unlock(&near_cache_lock);
+        }
+    }
+    /* Whatever was asked is answered: a failing close loses nothing. */
+    (void)mp__sys.close(fd);
+    return s;
 }
 #endif
 
@@ -665,11 +763,7 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
     }
     for (int round = 0; round < NEAR_ROUNDS; round++) {
         search.count = 0;
-        mp__near_gaps fresh;
-        if ((s = offer_gaps(&search, &fresh)) != MP_OK) return s;
-        mp__spin_lock(&near_cache_lock);
-        near_cache = fresh;
-        mp__spin_unlock(&near_cache_lock);
+        if ((s = list_gaps(&search)) != MP_OK) return s;
         if (search.count == 0) break;
         for (size_t i = 0; i < search.count; i++) {
             if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;

@@ -32,6 +32,11 @@
 #include "tests/internals/sys_faults.h"
 
 #ifdef __linux__
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "tests/near/stale_gap.h"
 #endif
 
@@ -96,7 +101,7 @@ sys_faults::Expected NearExpected(const sys_call &c, int code) {
         return {MP_OK, "mmap at a candidate ENOMEM/EPERM -> next candidate"};
     }
     if (sys_faults::Entry(c, "close")) {
-        return {MP_OK, "close of /proc/self/maps fails -> ignored (the file was read)"};
+        return {MP_OK, "close of /proc/self/maps fails -> ignored (the kernel answered)"};
     }
 #endif
     return sys_faults::PlatformExpected(c, code);
@@ -123,15 +128,23 @@ class NearSysFault : public ::testing::Test {
 };
 
 // Every raw call, with the guesses (the last placement, the cache of gaps:
-// os_posix.c) first and then with them off, so that /proc/self/maps is read
-// every time.
+// os_posix.c) first, then with them off, so that the kernel is asked every
+// time (mapping by mapping where it knows PROCMAP_QUERY), then with the
+// walk off too, so that /proc/self/maps is read every time.
 TEST_F(NearSysFault, NewNearEveryCall) {
     const size_t page = mp_page_size(), distance = 64u << 20;
     int total = 0;
 #ifdef __linux__
-    for (bool cache_off : {false, true}) {
-        mp__near_cache_off = cache_off;
-        const char *mode = cache_off ? " (guesses off)" : " (guesses first)";
+    struct Mode {
+        bool cache_off, query_off;
+        const char *name;
+    };
+    for (const Mode &m :
+         {Mode{false, false, " (guesses first)"}, Mode{true, false, " (guesses off)"},
+          Mode{true, true, " (guesses and walk off)"}}) {
+        mp__near_cache_off = m.cache_off;
+        mp__near_query_off = m.query_off;
+        const char *mode = m.name;
 #else
     {
         const char *mode = "";
@@ -182,7 +195,7 @@ TEST_F(NearSysFault, NewNearEveryCall) {
         }
     }
 #ifdef __linux__
-    mp__near_cache_off = false;
+    mp__near_cache_off = mp__near_query_off = false;
 #endif
     std::printf("[ faults   ] %d injected into placements near an address\n", total);
     std::vector<std::string> required;
@@ -190,7 +203,8 @@ TEST_F(NearSysFault, NewNearEveryCall) {
     required.push_back("VirtualAlloc2 fails -> VirtualQuery listing");
 #else
     required.push_back("mmap at a candidate ENOMEM/EPERM -> next candidate");
-    required.push_back("close of /proc/self/maps fails -> ignored (the file was read)");
+    required.push_back("close of /proc/self/maps fails -> ignored (the kernel answered)");
+    required.push_back("ioctl(PROCMAP_QUERY) fails -> /proc/self/maps is read");
 #endif
     for (const auto &b : required) {
         EXPECT_GE(sys_faults::Branches()[b], 1) << "the branch \"" << b << "\" never ran";
@@ -203,16 +217,91 @@ extern "C" int near_fault_far_anchor(int x) {
     return x * 5;
 }
 
-// How many times /proc/self/maps was opened among the raw calls logged
-// since sys_fault_arm.
-int MapsReadings() {
+// How many raw calls of one entry were logged since sys_fault_arm.
+int Logged(const char *entry) {
     const sys_call *calls = nullptr;
     const size_t n = sys_fault_log(&calls);
     EXPECT_LT(n, 256u) << "the log is full: counts may be short";
-    int opens = 0;
+    int count = 0;
     for (size_t i = 0; i < n; i++)
-        opens += sys_faults::Entry(calls[i], "open");
-    return opens;
+        count += sys_faults::Entry(calls[i], entry);
+    return count;
+}
+
+// How many times the kernel was asked for the mappings (/proc/self/maps
+// opened, to be walked or read) since sys_fault_arm.
+int MapsReadings() {
+    return Logged("open");
+}
+
+// Whether this kernel answers PROCMAP_QUERY (Linux 6.11) on /proc/self/maps:
+// asked directly, with the 104 bytes of its argument laid out by hand (size,
+// flags: the mapping at or after the address, the address).
+bool KernelAnswersProcmapQuery() {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    uint64_t arg[13] = {sizeof arg, 0x10, reinterpret_cast<uintptr_t>(Anchor())};
+    const bool answers = ioctl(fd, _IOWR('f', 17, uint64_t[13]), arg) == 0;
+    close(fd);
+    return answers;
+}
+
+// Where the kernel answers PROCMAP_QUERY, a placement that must ask walks
+// the mappings of its window and never reads the file: ioctl calls, no read.
+TEST_F(NearSysFault, WalkSparesReadingTheFile) {
+    if (!KernelAnswersProcmapQuery()) {
+        GTEST_SKIP() << "no PROCMAP_QUERY on /proc/self/maps (Linux before 6.11, or an emulator)";
+    }
+    const size_t page = mp_page_size();
+    mp_pages_opts opts{};
+    opts.near = Anchor();
+    opts.max_distance = 1u << 20;
+    mp__near_cache_off = true;
+    sys_fault_arm(1000000, EINVAL);
+    mp__ref r{};
+    const mp_status s = mp__pages_new(page, &opts, kRW, &r);
+    const int queries = Logged("ioctl"), reads = Logged("read");
+    sys_fault_disarm();
+    mp__near_cache_off = false;
+    ASSERT_EQ(s, MP_OK);
+    const auto at = reinterpret_cast<uintptr_t>(mp__pages_data(&r, kRW));
+    EXPECT_LE(Distance(at, reinterpret_cast<uintptr_t>(opts.near)), opts.max_distance);
+    EXPECT_LE(Distance(at + page - 1, reinterpret_cast<uintptr_t>(opts.near)), opts.max_distance);
+    EXPECT_EQ(mp__pages_free(&r, kRW), MP_OK);
+    EXPECT_GE(queries, 1) << "the kernel was not asked mapping by mapping";
+    EXPECT_EQ(reads, 0) << "the file was read although the kernel answers PROCMAP_QUERY";
+}
+
+// A window crowded with mappings (more than a walk asks for) is listed from
+// the file, and the placement lands in the one hole the window has.
+TEST_F(NearSysFault, CrowdedWindowIsReadFromTheFile) {
+    const size_t page = mp_page_size(), pages = 64;
+    auto *field = static_cast<char *>(
+        mmap(nullptr, pages * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(field, MAP_FAILED);
+    // Every other page readable: 64 mappings, then a hole of 4 pages in
+    // the middle.
+    for (size_t i = 1; i < pages; i += 2)
+        ASSERT_EQ(mprotect(field + i * page, page, PROT_READ), 0);
+    char *hole = field + (pages / 2 - 2) * page;
+    ASSERT_EQ(munmap(hole, 4 * page), 0);
+    mp_pages_opts opts{};
+    opts.near = hole + 2 * page;
+    opts.max_distance = 24 * page; // 48 pages of the field, about 44 mappings
+    mp__near_cache_off = true;
+    sys_fault_arm(1000000, EINVAL);
+    mp__ref r{};
+    const mp_status s = mp__pages_new(page, &opts, kRW, &r);
+    const int reads = Logged("read");
+    sys_fault_disarm();
+    mp__near_cache_off = false;
+    ASSERT_EQ(s, MP_OK);
+    char *at = static_cast<char *>(mp__pages_data(&r, kRW));
+    EXPECT_TRUE(at >= hole && at + page <= hole + 4 * page)
+        << "placed outside the only hole of the window";
+    EXPECT_GE(reads, 1) << "the crowded window was not read from the file";
+    EXPECT_EQ(mp__pages_free(&r, kRW), MP_OK);
+    EXPECT_EQ(munmap(field, pages * page), 0);
 }
 
 TEST_F(NearSysFault, CacheSparesReadingTheMap) {
