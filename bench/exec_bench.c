@@ -11,10 +11,11 @@
  *   near  mp_pages_rw_new_opts and free of one page placed within 1 GiB of
  *      a function of this program (mp_pages_opts.near, issue 14), against
  *      the same without placement: freeing each page set at once; keeping
- *      64 alive; and placing them near two functions far apart in turn (one
+ *      64 alive; placing them near two functions far apart in turn (one
  *      of this program, one of the C library), so that the last placement
- *      is never a usable hint and every call reads /proc/self/maps, the
- *      worst case;
+ *      is never a usable hint (the cache of gaps answers); and each in a
+ *      hole just opened in a mapping of the benchmark, which no reading of
+ *      /proc/self/maps has seen, so every call reads it: the worst case;
  *   query  mp_query of an address in the newest of N live page sets (it
  *      scans the registry's slots, so its cost grows with N), reported per
  *      query and per slot scanned.
@@ -37,6 +38,7 @@
  */
 #define _GNU_SOURCE /* MAP_ANONYMOUS under -std=c11 */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -230,15 +232,26 @@ static bool bench_call(const mpb_opts *opts) {
 enum { NEAR_PLACED, NEAR_ANYWHERE, NEAR_COUNT };
 static const char *const near_names[NEAR_COUNT] = {"new_opts + free, near", "new_opts + free"};
 
+/* Pages of the hole workload's field (below): a hole at every other page. */
+#define NEAR_FIELD_PAGES 4096
+
 typedef struct near_ctx {
     size_t reps;    /* page sets per run */
     size_t keep;    /* page sets alive at once: each is freed keep allocations later */
     bool alternate; /* near this program and near the C library in turn */
+    bool holes;     /* each in a hole just opened, that no reading has seen */
 } near_ctx;
 
 /* The function the pages are placed near. */
 static int near_anchor(int x) {
     return x + 1;
+}
+
+/* The hole of the field for page set i: every other page, the field's first
+ * and last pages kept, so that a window of one page either side of a hole
+ * lies inside the field. */
+static uint8_t *near_hole(uint8_t *field, size_t page, size_t i) {
+    return field + (1 + 2 * (i % (NEAR_FIELD_PAGES / 2 - 1))) * page;
 }
 
 static bool near_run(void *ctx, size_t c, uint64_t *ns) {
@@ -257,12 +270,34 @@ static bool near_run(void *ctx, size_t c, uint64_t *ns) {
     /* The two places: this program, and a function of the C library. */
     const void *anchors[2] = {(const void *)(uintptr_t)&near_anchor,
                               (const void *)(uintptr_t)&memcpy};
+    /* The hole workload: a field of no-access pages mapped here; before each
+     * page set, the last hole is filled again and a new one opened, so the
+     * free space near the new target appeared after the library last read
+     * the map, and the placement must read it again: the worst case. Both
+     * contenders pay the munmap and mmap of the holes; without near the page
+     * set goes anywhere. */
+    uint8_t *field = NULL;
+    if (k->holes) {
+        field = mmap(NULL, NEAR_FIELD_PAGES * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (field == MAP_FAILED) return mpb_fail("mmap of the field failed");
+        if (c == NEAR_PLACED) opts.max_distance = page;
+    }
     bool ok = true;
     uint64_t start = mpb_clock_ns();
     for (size_t i = 0; i < k->reps && ok; i++) {
         mp_pages_rw *slot = &live[i % k->keep];
         if (i >= k->keep && mp_pages_rw_free(slot) != MP_OK) ok = mpb_fail("free failed");
         if (c == NEAR_PLACED && k->alternate) opts.near = anchors[i % 2];
+        if (k->holes) {
+            uint8_t *hole = near_hole(field, page, i);
+            if ((i > 0 && mmap(near_hole(field, page, i - 1), page, PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) ||
+                munmap(hole, page) != 0) {
+                ok = mpb_fail("the holes of the field: %s", strerror(errno));
+                break;
+            }
+            if (c == NEAR_PLACED) opts.near = hole;
+        }
         mp_status s = mp_pages_rw_new_opts(page, &opts, slot);
         if (s != MP_OK) {
             ok = status_fail(near_names[c], s);
@@ -274,10 +309,15 @@ static bool near_run(void *ctx, size_t c, uint64_t *ns) {
     for (size_t i = made > k->keep ? made - k->keep : 0; i < made; i++) {
         mp_pages_rw *p = &live[i % k->keep];
         uintptr_t at = (uintptr_t)mp_pages_rw_data(p);
-        uintptr_t anchor = (uintptr_t)anchors[k->alternate ? i % 2 : 0];
+        uintptr_t anchor = k->holes       ? (uintptr_t)near_hole(field, page, i)
+                           : k->alternate ? (uintptr_t)anchors[i % 2]
+                                          : (uintptr_t)anchors[0];
         uintptr_t d = at > anchor ? at + page - 1 - anchor : anchor - at;
         if (c == NEAR_PLACED && d > opts.max_distance) ok = mpb_fail("a page set out of range");
         if (mp_pages_rw_free(p) != MP_OK) ok = mpb_fail("free failed");
+    }
+    if (field != NULL && munmap(field, NEAR_FIELD_PAGES * page) != 0) {
+        ok = mpb_fail("munmap of the field failed");
     }
     (void)near_anchor(0);
     return ok;
@@ -286,11 +326,14 @@ static bool near_run(void *ctx, size_t c, uint64_t *ns) {
 static bool bench_near(const mpb_opts *opts) {
     static const struct {
         size_t keep;
-        bool alternate;
+        bool alternate, holes;
         const char *name;
-    } cases[] = {{1, false, "1 alive"}, {64, false, "64 alive"}, {1, true, "two places in turn"}};
+    } cases[] = {{1, false, false, "1 alive"},
+                 {64, false, false, "64 alive"},
+                 {1, true, false, "two places in turn"},
+                 {1, false, true, "each in a new hole"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        near_ctx k = {opts->tiny ? 100 : 20000, cases[i].keep, cases[i].alternate};
+        near_ctx k = {opts->tiny ? 100 : 20000, cases[i].keep, cases[i].alternate, cases[i].holes};
         printf("near: %zu page sets of 1 page, %s\n", k.reps, cases[i].name);
         uint64_t best[NEAR_COUNT * MPB_MAX_METRICS];
         if (!mpb_interleave(opts, NEAR_COUNT, near_run, &k, best)) return false;
@@ -452,6 +495,9 @@ static bool bench_ready(const mpb_opts *opts) {
 
 /* ---- Workload "arena": many small functions (issue 15) ---- */
 
+/* The contenders need machine code: none on architectures without add_code. */
+#ifndef NO_ADD_CODE
+
 enum {
     ARENA_PAGES,
     ARENA_FLIP_ONE,
@@ -573,6 +619,8 @@ static bool arena_run(void *ctx, size_t c, uint64_t *ns) {
         return mpb_fail("arena: no contender %zu", c);
     }
 }
+
+#endif
 
 static bool bench_arena(const mpb_opts *opts) {
 #ifdef NO_ADD_CODE

@@ -179,12 +179,13 @@ void mpb_ratio(const mpb_opts *opts, const char *workload, const char *subject,
     char goal_text[32] = "-";
     const char *verdict = "report";
     if (goal > 0) {
-        snprintf(goal_text, sizeof goal_text, "%.2f", goal);
+        /* Three significant digits: goals such as 1/420 must not print as 0.00. */
+        snprintf(goal_text, sizeof goal_text, "%.3g", goal);
         verdict = opts->tiny ? "tiny" : ratio <= goal ? "met" : "missed";
     }
     char what[160];
     snprintf(what, sizeof what, "%s / %s", subject, baseline);
-    printf("  %-3s %-58s %11.3fx  goal %-5s %s\n", workload, what, ratio,
+    printf("  %-3s %-58s %11.4gx  goal %-7s %s\n", workload, what, ratio,
            goal > 0 ? goal_text : "-", verdict);
     fflush(stdout);
     tsv_row(opts, "ratio", workload, subject, baseline, ratio, "x", goal_text, verdict);

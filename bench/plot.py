@@ -48,7 +48,7 @@ def print_table(rows):
     for r in ratios:
         what = f"{r['subject']} / {r['baseline']}"
         goal = "<= " + r["goal"] if r["goal"] != "-" else "-"
-        print(f"{r['workload']:<3} {what:<{width}} {r['value']:>7.3f}x  {goal:<8} {r['verdict']}")
+        print(f"{r['workload']:<3} {what:<{width}} {r['value']:>8.4g}x  {goal:<8} {r['verdict']}")
     verdicts = [r["verdict"] for r in ratios]
     if "tiny" in verdicts:
         print("tiny run: the goals are not judged")

@@ -38,19 +38,30 @@
  * protect call and one flush_icache per contiguous run of such pages, and
  * only the pages touched since the last finalize are looked at. Release
  * changes no access: the span's code stays mapped until its page is reused.
+ * (Placing spans on writable pages first and opening 64 pages at once
+ * cut the protect calls of a batch from 2 to 1.2 but was slower on the
+ * machine of docs/benchmarks.md: the cost is in the TLB flushes, which
+ * grow with the pages changed, not with the calls.)
+ *
+ * Freed pages keep their memory until reused or the arena is freed, in
+ * either mode: the committed part, up to the highest page spans ever
+ * reached, bounds what an arena holds. Giving free pages back would cost a
+ * TLB-flushing call per run (docs/jit.md).
  *
  * MP_CODE_DUAL (builds with allow_dual_map) maps the whole reservation once
  * as the OS layer's dual mapping: spans are written through the read-write
  * view and run from the read-execute view, no page ever changes access, any
  * free granule is reusable at once, and finalize only makes the instruction
  * stream coherent (flush_icache over the pages touched since the last
- * finalize). Shared memory has pages behind it only where they were
- * touched, so "committed" counts the high-water mark of the granules used.
- * Placement near an address needs a single reservation, so DUAL with
- * opts->near is MP_ENOTSUP.
+ * finalize; no system call while the process has one thread, os_posix.c).
+ * Shared memory has pages behind it only where they were touched, so
+ * "committed" counts the high-water mark of the granules used. Placement
+ * near an address needs a single reservation, so DUAL with opts->near is
+ * MP_ENOTSUP.
  *
- * MP_CODE_AUTO asks mp_jit_probe once per arena: DUAL where that build has
- * it, no placement was asked and the dual mapping worked, FLIP otherwise.
+ * MP_CODE_AUTO asks mp_jit_probe once per process (auto_mode): DUAL where
+ * that build has it, no placement was asked and the dual mapping worked,
+ * FLIP otherwise.
  *
  * Threads. Every call that takes the arena (alloc, finalize, release,
  * stats, free) holds the arena's registry slot for its whole duration
@@ -81,6 +92,7 @@
  * mode the pages still being written are read-write). A dual arena's
  * read-write view answers too, with read-write access.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "memory_pages/features.h"
@@ -249,12 +261,23 @@ static void lay_out(arena *a) {
     a->state = p;
 }
 
-/* The mode AUTO stands for in this process. */
+/* The mode AUTO stands for in this process. Whether the dual mapping works
+ * is asked of mp_jit_probe once per process and kept: the probe maps and
+ * runs code, which costs more than an arena. Threads that ask at once may
+ * each probe and store the same answer; a probe that failed (out of memory,
+ * say) is not kept, the next arena asks again. */
 static mp_code_mode auto_mode(const mp_code_arena_opts *o) {
-    mp_jit_caps caps;
-    if (MP_HAVE_DUAL && o->near == NULL && mp_jit_probe(&caps) == MP_OK && caps.dual_mapping.works)
-        return MP_CODE_DUAL;
-    return MP_CODE_FLIP;
+    enum { UNKNOWN, WORKS, FAILS };
+    static atomic_int dual = UNKNOWN;
+    if (!MP_HAVE_DUAL || o->near != NULL) return MP_CODE_FLIP;
+    int known = atomic_load_explicit(&dual, memory_order_relaxed);
+    if (known == UNKNOWN) {
+        mp_jit_caps caps;
+        if (mp_jit_probe(&caps) != MP_OK) return MP_CODE_FLIP;
+        known = caps.dual_mapping.works ? WORKS : FAILS;
+        atomic_store_explicit(&dual, known, memory_order_relaxed);
+    }
+    return known == WORKS ? MP_CODE_DUAL : MP_CODE_FLIP;
 }
 
 /* Maps the code of an arena of size bytes in mode; on failure nothing is

@@ -5,6 +5,14 @@
  * the free ranges the platform lists. The platform file lists the free
  * ranges (/proc/self/maps, VirtualQuery) and tries the candidates, nearest
  * first, with a call that never replaces a mapping.
+ *
+ * A listing costs far more than a mapping, so the free ranges it found can
+ * be kept (mp__near_gaps) and offered to the next searches before the
+ * platform lists them again. What is kept is only a guess: other threads,
+ * and code that maps memory without this library, change the address space
+ * behind it, and the memory this library frees is not added back. Every
+ * candidate is still tried with the call that never replaces a mapping, and
+ * a failure, or no candidate at all, sends the search to a fresh listing.
  */
 #ifndef MEMORY_PAGES_RUNTIME_NEAR_H
 #define MEMORY_PAGES_RUNTIME_NEAR_H
@@ -87,6 +95,63 @@ static inline void mp__near_offer(mp__near_search *s, uintptr_t from, uintptr_t 
  * satisfies the search all the same. */
 static inline bool mp__near_fits(const mp__near_search *s, uintptr_t base) {
     return base >= s->first && base <= s->last && (base & ((uintptr_t)s->align - 1)) == 0;
+}
+
+/* How many free ranges a cache of a listing keeps: the largest. The big
+ * gaps next to the program, its heap and the shared libraries are where
+ * placements near their functions go; the small holes between mappings
+ * that are dropped when there are more are mostly too small to be used. */
+#define MP__NEAR_GAPS 32
+
+/* Free ranges [from[i], to[i]) found by a listing, disjoint, in no order. */
+typedef struct mp__near_gaps {
+    size_t count;
+    uintptr_t from[MP__NEAR_GAPS];
+    uintptr_t to[MP__NEAR_GAPS];
+} mp__near_gaps;
+
+/* Keeps the free range [from, to) if it is among the MP__NEAR_GAPS largest
+ * kept so far, dropping the smallest to make room. */
+static inline void mp__near_gaps_keep(mp__near_gaps *g, uintptr_t from, uintptr_t to) {
+    if (to <= from) return;
+    size_t i = g->count;
+    if (i == MP__NEAR_GAPS) {
+        size_t smallest = 0;
+        for (size_t j = 1; j < i; j++) {
+            if (g->to[j] - g->from[j] < g->to[smallest] - g->from[smallest]) smallest = j;
+        }
+        if (g->to[smallest] - g->from[smallest] >= to - from) return;
+        i = smallest;
+    } else {
+        g->count++;
+    }
+    g->from[i] = from;
+    g->to[i] = to;
+}
+
+/* Offers every kept range to the search (mp__near_offer). */
+static inline void mp__near_gaps_offer(const mp__near_gaps *g, mp__near_search *s) {
+    for (size_t i = 0; i < g->count; i++)
+        mp__near_offer(s, g->from[i], g->to[i]);
+}
+
+/* Removes [base, base + size) from the kept ranges: a place just taken, or
+ * one found taken when it was tried. What is left of a range on either
+ * side stays (as long as there is room: at most one range more results). */
+static inline void mp__near_gaps_take(mp__near_gaps *g, uintptr_t base, size_t size) {
+    uintptr_t end = base > UINTPTR_MAX - size ? UINTPTR_MAX : base + size;
+    mp__near_gaps left;
+    left.count = 0;
+    for (size_t i = 0; i < g->count; i++) {
+        uintptr_t from = g->from[i], to = g->to[i];
+        if (to <= base || from >= end) {
+            mp__near_gaps_keep(&left, from, to);
+            continue;
+        }
+        if (from < base) mp__near_gaps_keep(&left, from, base);
+        if (end < to) mp__near_gaps_keep(&left, end, to);
+    }
+    *g = left;
 }
 
 #endif /* MEMORY_PAGES_RUNTIME_NEAR_H */

@@ -9,7 +9,8 @@
  * the range with a fresh PROT_NONE mapping: that frees the memory and the
  * charge at once, and the pages read as zeros when committed again.
  *
- * Every system call goes through the table mp__sys of sys_posix.h.
+ * Every system call goes through the table mp__sys of sys_posix.h, except
+ * the two of the macOS dual mapping (see "Dual mapping" below).
  *
  * Outside Linux MADV_DONTNEED may keep the contents, so discarding, where no
  * MAP_JIT range is involved, also replaces the range with a fresh anonymous
@@ -55,12 +56,21 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#if defined(__GLIBC__) && defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h> /* __libc_single_threaded, glibc 2.32+ */
+#define HAVE_SINGLE_THREADED 1
+#endif
+#endif
 #include <time.h>
 #include <unistd.h>
 
 #ifdef __APPLE__
 #include <libkern/OSCacheControl.h>
+#include <mach/mach.h>
+#include <mach/mach_vm.h>
 #endif
 #ifdef __linux__
 #include <sys/syscall.h>
@@ -69,6 +79,7 @@
 #include "memory_pages/features.h"
 #include "runtime/near.h"
 #include "runtime/os.h"
+#include "runtime/spin.h"
 #include "runtime/status.h"
 #include "runtime/sys_posix.h"
 
@@ -133,6 +144,10 @@ static int sys_open(const char *path, int flags) {
     return open(path, flags);
 }
 
+static int sys_ioctl(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg);
+}
+
 static int sys_memfd_create(const char *name, unsigned flags) {
 #if defined(__linux__) && defined(SYS_memfd_create)
     return (int)syscall(SYS_memfd_create, name, flags);
@@ -148,7 +163,8 @@ static int sys_memfd_create(const char *name, unsigned flags) {
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise,                  \
         .mremap = sys_mremap, .mlock = mlock, .membarrier = sys_membarrier, .mseal = sys_mseal,    \
         .sched_yield = sched_yield, .sysconf = sysconf, .open = sys_open, .read = read,            \
-        .close = close, .memfd_create = sys_memfd_create, .ftruncate = ftruncate,                  \
+        .close = close, .ioctl = sys_ioctl, .memfd_create = sys_memfd_create,                      \
+        .ftruncate = ftruncate,                                                                    \
     }
 
 const mp__sys_api mp__sys_native = SYS_API;
@@ -406,6 +422,25 @@ static mp_status posix_no_dump(void *addr, size_t size) {
 #endif
 }
 
+/* Whether the calling thread is the only one of the process, read without a
+ * system call: glibc 2.32+ keeps __libc_single_threaded true until the
+ * first pthread_create (and may leave it false after the other threads
+ * exit, which only costs a needless barrier). While it is true no other
+ * thread exists and none can appear before this call returns, since only
+ * the calling thread could create one; a thread created afterwards starts
+ * in user space only after the kernel has switched to it, which serializes
+ * its core (what membarrier SYNC_CORE itself relies on for threads that are
+ * not running). Threads made with a raw clone(CLONE_VM | CLONE_THREAD)
+ * that bypasses glibc are not seen: such a program owns the rule, as
+ * docs/jit.md says. Elsewhere: false, the barrier is always made. */
+static bool only_thread(void) {
+#ifdef HAVE_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
 /* Makes every other thread of the process execute a core-serializing
  * instruction before it runs user code again, so that none keeps running
  * instructions it fetched before the flush (ARM's rule for cross-modified
@@ -417,7 +452,7 @@ static mp_status posix_no_dump(void *addr, size_t size) {
 static void sync_other_cores(void) {
     enum { UNKNOWN, REGISTERED, UNAVAILABLE };
     static atomic_int state = UNKNOWN;
-    if (!mp__os_cfg.sync_core) return;
+    if (!mp__os_cfg.sync_core || only_thread()) return;
     int now = atomic_load_explicit(&state, memory_order_acquire);
     if (now == UNKNOWN) {
         int saved = errno;
@@ -460,47 +495,104 @@ static mp_status posix_seal(void *base, size_t size) {
 
 /* ---- Placement near an address (os.h reserve_near) ----
  *
- * Linux: the free ranges are the gaps between the mappings that
- * /proc/self/maps lists, read through the raw calls open, read and close
- * into a buffer on the stack (no allocation). The nearest candidates of
- * near.h are mapped with MAP_FIXED_NOREPLACE (Linux 4.17), which fails with
- * EEXIST instead of replacing a mapping that another thread made since the
- * file was read. Kernels before 4.17 do not know the flag and take the
+ * Linux: the free ranges are the gaps between the mappings of the window.
+ * Since Linux 6.11 the kernel describes the mapping at or after an address
+ * (the PROCMAP_QUERY ioctl on /proc/self/maps), so a search asks for the
+ * mappings of its window one by one, a few system calls where the window
+ * holds few mappings. Where the kernel does not know the call (before 6.11,
+ * qemu-user's emulated file), where it fails, or where the window holds
+ * more than NEAR_QUERIES mappings, the whole of /proc/self/maps is read
+ * through the raw calls open, read and close into a buffer on the stack
+ * (no allocation). The nearest candidates of near.h are mapped with
+ * MAP_FIXED_NOREPLACE (Linux 4.17), which fails with EEXIST instead of
+ * replacing a mapping that another thread made since the kernel was asked.
+ * Kernels before 4.17 do not know the flag and take the
  * address as a hint: they map there when the range is free and elsewhere
  * when it is not, so every result is checked, and one that landed outside
  * the window is unmapped and the next candidate tried. After
- * NEAR_ROUNDS readings of the file without success, MP_ENOMEM. Where the
+ * NEAR_ROUNDS listings without success, MP_ENOMEM. Where the
  * probe found the flag unknown (mp__os_cfg.fixed_noreplace false: old
  * kernels, qemu-user), it is not passed at all.
  *
- * Reading the file costs far more than a mapping (tens of microseconds in a
- * small process, growing with its mappings), so two addresses are tried
- * first, without it: the base of the last placement and its end. A JIT
- * that allocates near one function again and again, or frees and
- * allocates, mostly finds room there. They are only hints: the same
- * MAP_FIXED_NOREPLACE call, the same checks.
+ * Asking costs more than a mapping (a few system calls for the walk, tens
+ * of microseconds for a reading of the file in a small process, growing
+ * with its mappings), so a search tries, before it:
+ * - the base of the last placement and its end: a JIT that allocates near
+ *   one function again and again, or frees and allocates, mostly finds room
+ *   there;
+ * - then at most NEAR_CACHE_TRIES candidates among the largest gaps the last
+ *   reading found and the gaps the last walks found (near.h,
+ *   mp__near_gaps), less the places taken or found taken since: placements
+ *   near functions far apart in turn find room there without asking again.
+ * Both are guesses, tried with the same call and the same checks as the
+ * listed candidates, so a stale one costs one refused mmap and never a
+ * replaced mapping or a place out of range. When they give nothing, the
+ * kernel is asked: the gaps a walk finds join the cache, and what a reading
+ * of the whole file says replaces it. The memory the library frees is not
+ * added back to the cache (that would cost every free a lock): it is found
+ * again when the kernel is next asked.
  *
  * Elsewhere (the BSDs, macOS) there is no such list of mappings here, and
  * reserve_near gives MP_ENOTSUP.
  */
 
-/* Readings of /proc/self/maps before a search gives up. Each one fails only
+/* Listings of the window before a search gives up. Each one fails only
  * when every candidate was taken by another thread in the meantime. */
 #define NEAR_ROUNDS 4
+
+/* Candidates of the cache a search tries before it asks the kernel. */
+#define NEAR_CACHE_TRIES 2
+
+/* Mappings a walk asks for before it gives way to a reading of the whole
+ * file: each costs a system call (about 1.3 µs on the machine of
+ * docs/benchmarks.md, where a reading of a small process's file costs about
+ * 25 µs), so a window crowded with mappings is listed faster at once. */
+#define NEAR_QUERIES 16
 
 #ifdef __linux__
 /* The last placement's base and end, shared by every thread (a stale value
  * costs one refused mmap, nothing more). */
 static atomic_uintptr_t near_last_base, near_last_end;
 
+/* The gaps of the last reading of /proc/self/maps, shared by every thread.
+ * Many threads may place at once, and every placement changes the cache
+ * (it takes its place out), so its readers would often have to retry
+ * under a seqlock; a spin lock (spin.h) held for a copy or a pass over the
+ * MP__NEAR_GAPS ranges, never across a system call, costs less. */
+static mp__near_gaps near_cache;
+static atomic_flag near_cache_lock = ATOMIC_FLAG_INIT;
+
 #ifdef MP_FAULT_INJECTION
-bool mp__near_hint_off;
+bool mp__near_cache_off, mp__near_query_off;
 #endif
+
+/* The argument of PROCMAP_QUERY (Linux 6.11), declared here for the older
+ * headers this builds with (Debian 12's <linux/fs.h> has none) after the
+ * kernel's documented layout, 104 bytes on every architecture. The kernel
+ * reads the size from the first field. Only the fields up to vma_end are
+ * used; no name or build id is asked for (their sizes and addresses are 0). */
+struct procmap_query_arg {
+    uint64_t size, query_flags, query_addr;
+    uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+    uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+    uint64_t vma_name_addr, build_id_addr;
+};
+_Static_assert(sizeof(struct procmap_query_arg) == 104, "the kernel's struct procmap_query");
+#define PROCMAP_QUERY_REQUEST _IOWR('f', 17, struct procmap_query_arg)
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+
+/* Takes [base, base + size) out of the cache. */
+static void near_cache_take(uintptr_t base, size_t size) {
+    mp__spin_lock(&near_cache_lock);
+    mp__near_gaps_take(&near_cache, base, size);
+    mp__spin_unlock(&near_cache_lock);
+}
 
 /* Tries to map size bytes exactly at base with map_flags, never replacing
  * anything. Sets *err to the errno and returns false when the place is
  * taken or unusable; else returns true with *s the outcome: MP_OK with *out
- * set, or the failure. */
+ * set, or the failure. Either way the place tried, or taken, leaves the
+ * cache. */
 static bool try_place(const mp__near_search *search, uintptr_t base, int map_flags, unsigned flags,
                       int *err, void **out, mp_status *s) {
     void *want = (void *)base;
@@ -511,6 +603,7 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
          * vm.mmap_min_addr): the next candidate may do. */
         if (errno == EEXIST || errno == ENOMEM || errno == EPERM) {
             *err = errno;
+            near_cache_take(base, search->size);
             return false;
         }
         *s = (flags & MP__OS_HUGE) && errno == EINVAL ? mp__fail_os(MP_ENOTSUP, errno)
@@ -520,6 +613,7 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
     if (p == want || mp__near_fits(search, (uintptr_t)p)) {
         atomic_store_explicit(&near_last_base, (uintptr_t)p, memory_order_relaxed);
         atomic_store_explicit(&near_last_end, (uintptr_t)p + search->size, memory_order_relaxed);
+        near_cache_take((uintptr_t)p, search->size);
         *out = p;
         *s = MP_OK;
         return true;
@@ -529,27 +623,23 @@ static bool try_place(const mp__near_search *search, uintptr_t base, int map_fla
         *s = fail_errno();
         return true;
     }
+    near_cache_take(base, search->size);
     *err = EEXIST;
     return false;
 }
 
-/* Reads /proc/self/maps and offers every gap between mappings to the
- * search. Parses as the bytes come, so a line split between two reads
- * needs no buffer of its own. */
-static mp_status offer_gaps(mp__near_search *search) {
-    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail_errno();
+/* Reads /proc/self/maps from fd and offers every gap between mappings to
+ * the search, and keeps the largest in *gaps. Parses as the bytes come, so
+ * a line split between two reads needs no buffer of its own. */
+static mp_status read_gaps(int fd, mp__near_search *search, mp__near_gaps *gaps) {
     /* Each line starts "start-end "; field 0 is start, 1 is end, 2 the rest. */
     uintptr_t prev_end = 0, value = 0, start = 0;
     int field = 0;
     char buf[4096];
+    gaps->count = 0;
     for (;;) {
         ssize_t n = mp__sys.read(fd, buf, sizeof buf);
-        if (n < 0) {
-            mp_status s = fail_errno();
-            (void)mp__sys.close(fd);
-            return s;
-        }
+        if (n < 0) return fail_errno();
         if (n == 0) break;
         for (ssize_t i = 0; i < n; i++) {
             char c = buf[i];
@@ -566,16 +656,87 @@ static mp_status offer_gaps(mp__near_search *search) {
                 field = 1;
             } else {
                 mp__near_offer(search, prev_end, start);
+                mp__near_gaps_keep(gaps, prev_end, start);
                 prev_end = value;
                 value = 0;
                 field = c == '\n' ? 0 : 2;
             }
         }
     }
-    /* The file was read in full: a failing close loses nothing. */
-    (void)mp__sys.close(fd);
     mp__near_offer(search, prev_end, UINTPTR_MAX);
+    mp__near_gaps_keep(gaps, prev_end, UINTPTR_MAX);
     return MP_OK;
+}
+
+/* Offers the gaps of the search's window by asking the kernel, through fd
+ * (/proc/self/maps), for the mapping at or after an address, from the
+ * window's first byte on, until a mapping reaches past its last; the gaps
+ * found join the cache. Returns false, with the search to be listed from
+ * the file, when the call fails (ENOTTY before Linux 6.11 and under
+ * qemu-user) or the window holds more than NEAR_QUERIES mappings. */
+static bool query_gaps(int fd, mp__near_search *search) {
+    uintptr_t from[NEAR_QUERIES + 1], to[NEAR_QUERIES + 1];
+    size_t found = 0;
+    uint64_t at = search->first, last_byte = (uint64_t)search->last + (search->size - 1);
+    bool done = false;
+    for (int i = 0; i < NEAR_QUERIES && !done; i++) {
+        struct procmap_query_arg q;
+        memset(&q, 0, sizeof q);
+        q.size = sizeof q;
+        q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+        q.query_addr = at;
+        uint64_t gap_end;
+        if (mp__sys.ioctl(fd, PROCMAP_QUERY_REQUEST, &q) == 0) {
+            gap_end = q.vma_start;
+            done = q.vma_end > last_byte;
+        } else if (errno == ENOENT) {
+            gap_end = UINTPTR_MAX; /* no mapping at or after `at` */
+            done = true;
+        } else {
+            return false;
+        }
+        if (gap_end > UINTPTR_MAX) gap_end = UINTPTR_MAX; /* a 32-bit process's last page */
+        if (gap_end > at) {
+            from[found] = (uintptr_t)at;
+            to[found++] = (uintptr_t)gap_end;
+        }
+        at = q.vma_end;
+    }
+    if (!done) return false;
+    mp__spin_lock(&near_cache_lock);
+    for (size_t i = 0; i < found; i++) {
+        mp__near_offer(search, from[i], to[i]);
+        /* Out first, so that the cache holds it once. */
+        mp__near_gaps_take(&near_cache, from[i], to[i] - from[i]);
+        mp__near_gaps_keep(&near_cache, from[i], to[i]);
+    }
+    mp__spin_unlock(&near_cache_lock);
+    return true;
+}
+
+/* Lists the free ranges of the search's window: by a walk (query_gaps)
+ * where the kernel answers, else by a reading of the whole file, whose gaps
+ * then replace the cache. */
+static mp_status list_gaps(mp__near_search *search) {
+    int fd = mp__sys.open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail_errno();
+    bool query = true;
+#ifdef MP_FAULT_INJECTION
+    query = !mp__near_query_off;
+#endif
+    mp_status s = MP_OK;
+    if (!query || !query_gaps(fd, search)) {
+        mp__near_gaps fresh;
+        s = read_gaps(fd, search, &fresh);
+        if (s == MP_OK) {
+            mp__spin_lock(&near_cache_lock);
+            near_cache = fresh;
+            mp__spin_unlock(&near_cache_lock);
+        }
+    }
+    /* Whatever was asked is answered: a failing close loses nothing. */
+    (void)mp__sys.close(fd);
+    return s;
 }
 #endif
 
@@ -597,18 +758,27 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
     if (!mp__near_start(&search, target, max_distance, size, align)) return mp__fail(MP_ENOMEM);
     int err = 0;
     mp_status s;
-    uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
-                          atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+    bool guess = true;
 #ifdef MP_FAULT_INJECTION
-    if (mp__near_hint_off) hints[0] = hints[1] = 0;
+    guess = !mp__near_cache_off;
 #endif
-    for (size_t i = 0; i < 2; i++) {
-        if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
-        if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+    if (guess) {
+        uintptr_t hints[2] = {atomic_load_explicit(&near_last_base, memory_order_relaxed),
+                              atomic_load_explicit(&near_last_end, memory_order_relaxed)};
+        for (size_t i = 0; i < 2; i++) {
+            if (hints[i] == 0 || !mp__near_fits(&search, hints[i])) continue;
+            if (try_place(&search, hints[i], map_flags, flags, &err, out, &s)) return s;
+        }
+        mp__spin_lock(&near_cache_lock);
+        mp__near_gaps_offer(&near_cache, &search);
+        mp__spin_unlock(&near_cache_lock);
+        for (size_t i = 0; i < search.count && i < NEAR_CACHE_TRIES; i++) {
+            if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;
+        }
     }
     for (int round = 0; round < NEAR_ROUNDS; round++) {
         search.count = 0;
-        if ((s = offer_gaps(&search)) != MP_OK) return s;
+        if ((s = list_gaps(&search)) != MP_OK) return s;
         if (search.count == 0) break;
         for (size_t i = 0; i < search.count; i++) {
             if (try_place(&search, search.base[i], map_flags, flags, &err, out, &s)) return s;
@@ -637,17 +807,53 @@ static mp_status posix_reserve_near(size_t size, unsigned flags, const void *tar
  * write the parent's code (MADV_WIPEONFORK works on private memory only).
  * The child inherits the read-execute view, as it does every other code.
  *
- * macOS (not built or run here; from Apple's documentation only): the way
- * there is mach_vm_remap() of a MAP_JIT range into a second address with
- * copy = FALSE and then mprotect of the original read-write and the copy
- * read-execute; with the hardened runtime that needs the allow-jit
- * entitlement, and on Apple silicon an RWX MAP_JIT range is per thread.
- * That path is not written: unverified code that runs JIT memory would be
- * worse than none. Other POSIX systems (the BSDs) have shm_open or
- * memfd_create with their own rules on execution, also not written. Both
- * give MP_ENOTSUP.
+ * macOS (written against Apple's documentation and the XNU sources, compiled
+ * nowhere: this project has no macOS machine and no macOS SDK; nothing of it
+ * has run. Its syntax was checked once with clang against hand-written
+ * stand-ins of the Apple headers, which proves nothing about those headers
+ * or the calls' behaviour). The same layout, one reservation
+ * [rw view][rx view] that one munmap gives back, made in four steps:
+ *  1. The reservation is one PROT_NONE private anonymous MAP_JIT mapping.
+ *     Apple's "Porting just-in-time compilers to Apple silicon" and the
+ *     mmap(2) man page of XNU: under the hardened runtime only MAP_JIT memory
+ *     may be writable-then-executable, and only with the entitlement
+ *     com.apple.security.cs.allow-jit; without it the mmap fails. MAP_JIT
+ *     cannot be combined with MAP_FIXED or MAP_SHARED (XNU's mmap), which is
+ *     why the views are not mapped separately over the reservation as on
+ *     Linux. The refusal's errno is not documented (EPERM, or EINVAL in
+ *     third-party accounts); since the arguments are valid for MAP_JIT, both
+ *     give MP_EACCES here.
+ *  2. The data of the rw view gets read and write by mprotect, and
+ *     minherit(VM_INHERIT_NONE) keeps it out of a fork child (the man page
+ *     of minherit(2); XNU's own default for MAP_JIT entries differs between
+ *     releases, so it is set, not assumed).
+ *  3. mach_vm_remap (mach/mach_vm.h; the vm_remap page of XNU's Mach
+ *     documentation) maps the same pages again over the data of the rx half
+ *     of the reservation: copy = FALSE shares the memory instead of copying
+ *     it, and VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE replaces the reserved
+ *     range in one step, so no other mapping can take the address in
+ *     between. XNU's vm_map_remap marks the new entry MAP_JIT when the source
+ *     is (outside "alien" and embedded maps), which is what lets it execute
+ *     under the hardened runtime; that is read from the sources, not
+ *     documented by Apple. The rx view is inherited by a fork child as a
+ *     copy (VM_INHERIT_COPY), so the child may run the code but never write
+ *     the parent's. The kern_return_t of a failure is the OS error then:
+ *     KERN_NO_SPACE and KERN_RESOURCE_SHORTAGE give MP_ENOMEM,
+ *     KERN_PROTECTION_FAILURE MP_EACCES, any other MP_EOS.
+ *  4. mprotect makes the rx view read and execute. Neither view is ever
+ *     writable and executable, so Apple silicon's per-thread switch of RWX
+ *     MAP_JIT pages (pthread_jit_write_protect_np) plays no part.
+ * Any failure unmaps the reservation, which takes every step back. Code
+ * written through the rw view is made runnable by flush_icache on the rx
+ * view, sys_icache_invalidate() as Apple asks. mach_vm_remap and minherit
+ * do not go through mp__sys: fault-injection wrappers of calls that no test
+ * here can run would test nothing.
+ *
+ * Other POSIX systems (the BSDs) have shm_open or memfd_create with their
+ * own rules on execution; that path is not written, and gives MP_ENOTSUP.
  */
 
+#ifdef __linux__
 /* The Linux flags, for C libraries older than them. */
 #define MP_MFD_CLOEXEC 0x0001u
 #define MP_MFD_EXEC 0x0010u /* Linux 6.3 */
@@ -663,6 +869,7 @@ static int exec_memfd(void) {
     }
     return fd;
 }
+#endif
 
 static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, void **rw_view,
                                 void **rx_view) {
@@ -696,6 +903,43 @@ static mp_status posix_dual_map(size_t view_size, size_t data_at, size_t size, v
     errno = saved;
     if (s != MP_OK) {
         if (base != MAP_FAILED) (void)mp__sys.munmap(base, 2 * view_size);
+        return s;
+    }
+    *rw_view = base;
+    *rx_view = base + view_size;
+    return MP_OK;
+#elif defined(__APPLE__)
+    if (view_size > SIZE_MAX / 2) return mp__fail(MP_EOVERFLOW);
+    unsigned char *base =
+        mp__sys.mmap(NULL, 2 * view_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_JIT, -1, 0);
+    if (base == MAP_FAILED) {
+        /* The hardened runtime's refusal of MAP_JIT (see above). */
+        if (errno == EINVAL) return mp__fail_os(MP_EACCES, errno);
+        return fail_errno();
+    }
+    unsigned char *rw = base + data_at, *rx = base + view_size + data_at;
+    mp_status s = MP_OK;
+    if (mp__sys.mprotect(rw, size, PROT_READ | PROT_WRITE) != 0 ||
+        minherit((void *)rw, size, VM_INHERIT_NONE) != 0) {
+        s = fail_errno();
+    } else {
+        mach_vm_address_t at = (mach_vm_address_t)(uintptr_t)rx;
+        vm_prot_t cur, max;
+        kern_return_t kr = mach_vm_remap(
+            mach_task_self(), &at, size, 0, VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE, mach_task_self(),
+            (mach_vm_address_t)(uintptr_t)rw, FALSE, &cur, &max, VM_INHERIT_COPY);
+        if (kr != KERN_SUCCESS) {
+            s = mp__fail_os(kr == KERN_NO_SPACE || kr == KERN_RESOURCE_SHORTAGE ? MP_ENOMEM
+                            : kr == KERN_PROTECTION_FAILURE                     ? MP_EACCES
+                                                                                : MP_EOS,
+                            kr);
+        } else if (mp__sys.mprotect(rx, size, PROT_READ | PROT_EXEC) != 0) {
+            s = fail_errno();
+        }
+    }
+    if (s != MP_OK) {
+        /* The status keeps the first failure's OS error. */
+        (void)mp__sys.munmap(base, 2 * view_size);
         return s;
     }
     *rw_view = base;

@@ -6,8 +6,8 @@
  *
  * Each entry has the signature and the error convention of the POSIX or
  * Linux call it names (-1 or MAP_FAILED with errno set); mremap,
- * membarrier, mseal and memfd_create take fixed arguments instead of C
- * varargs.
+ * membarrier, mseal, memfd_create and ioctl take fixed arguments instead of
+ * C varargs.
  */
 #ifndef MEMORY_PAGES_RUNTIME_SYS_POSIX_H
 #define MEMORY_PAGES_RUNTIME_SYS_POSIX_H
@@ -36,6 +36,8 @@ typedef struct mp__sys_api {
     int (*open)(const char *path, int flags);
     ssize_t (*read)(int fd, void *buf, size_t size);
     int (*close)(int fd);
+    /* Only PROCMAP_QUERY on /proc/self/maps (Linux 6.11), for placements. */
+    int (*ioctl)(int fd, unsigned long request, void *arg);
     /* The dual mapping's memory: Linux memfd_create (ENOSYS elsewhere). */
     int (*memfd_create)(const char *name, unsigned flags);
     int (*ftruncate)(int fd, off_t size);
@@ -47,9 +49,13 @@ extern MP__HOOKABLE mp__sys_api mp__sys;
 extern const mp__sys_api mp__sys_native;
 
 #ifdef MP_FAULT_INJECTION
-/* Set by tests to make reserve_near skip the hint of the last placement and
- * read /proc/self/maps every time (os_posix.c). */
-extern bool mp__near_hint_off;
+/* Set by tests to make reserve_near skip its guesses (the last placement's
+ * base and end, the cache of gaps) and ask the kernel every time
+ * (os_posix.c). */
+extern bool mp__near_cache_off;
+/* Set by tests to make reserve_near read /proc/self/maps instead of asking
+ * for the mappings near the target one by one (PROCMAP_QUERY). */
+extern bool mp__near_query_off;
 #endif
 
 #ifdef __cplusplus

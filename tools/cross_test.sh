@@ -13,8 +13,8 @@
 # every test of the default build too, plus the executable states, function
 # references and the JIT demo, and emulation makes each run slow. The last
 # line printed is "N passed, N failed", counting those runs; the exit status
-# is 0 only when every run passed. On mingw and aarch64 the tests of the
-# dual mapping (//tests/dual:all) run once more, with --config=dual.
+# is 0 only when every run passed. On every target the tests of the dual
+# mapping (//tests/dual:all) run once more, with --config=dual.
 #
 # Usage: tools/cross_test.sh [all|mingw|aarch64|i686]... [-- extra bazel test options]
 #   With no target, or "all", runs all three.
@@ -173,12 +173,12 @@ for target in "${targets[@]}"; do
         run_tests "$target" "$combo" "${combo_flags[$combo]}" "$pattern" "$@"
     done
     # The dual mapping is platform code of its own (a memfd on Linux, a
-    # section on Windows): its tests run on aarch64 (the instruction cache
-    # of two views of one memory) and mingw, in its own combination, which
-    # changes nothing else (tools/expected_tests.txt).
-    if [[ $target == aarch64 || $target == mingw ]]; then
-        run_tests "$target" dual --config=dual //tests/dual:all "$@"
-    fi
+    # section on Windows): its tests run on every target, in a combination
+    # of their own that changes nothing else (tools/expected_tests.txt):
+    # aarch64 for the instruction cache of two views of one memory, i686 for
+    # 32-bit sizes and offsets of the memfd and its mappings, mingw for the
+    # section.
+    run_tests "$target" dual --config=dual //tests/dual:all "$@"
 done
 
 if [[ ${#not_passed[@]} -gt 0 ]]; then

@@ -4,7 +4,9 @@
 #
 #   step      default (CI)                          --full
 #   asan      bazel test --config=asan //...        the same in all three
-#             with the default features and rwx     feature combinations
+#             with rwx (the widest build; the       feature combinations
+#             default build's memory errors are
+#             valgrind's step, which runs it)
 #   ubsan     --config=ubsan //... with rwx         all three combinations
 #             (the widest build: ubsan checks
 #             arithmetic and alignment, which no
@@ -69,7 +71,7 @@ if $full; then
     ubsan_combos=(default exec rwx)
     valgrind_combos=(default rwx)
 else
-    asan_combos=(default rwx)
+    asan_combos=(rwx)
     ubsan_combos=(rwx)
     valgrind_combos=(default)
 fi

@@ -72,6 +72,10 @@ SKIP_REASONS = [
     # Memory sealing needs Linux 6.10+ on a 64-bit kernel (tests/seal): a
     # native run on an older kernel checks MP_ENOTSUP and skips the rest.
     (r"has no mseal \(linux 6\.10\+", COMBOS),
+    # Placement asks for mappings one by one with PROCMAP_QUERY on Linux
+    # 6.11+ (tests/internals/near_sys_fault_test.cc); an older kernel reads
+    # the file, which every other placement test checks.
+    (r"kernel has no procmap_query \(linux 6\.11\+", COMBOS),
     (r"no free huge page", COMBOS),
 ]
 

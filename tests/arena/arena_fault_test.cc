@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -324,18 +325,20 @@ TEST(ArenaFault, RacingCopies) {
 }
 
 /* One level down: every raw system call under new, alloc, finalize and free
- * of a flip arena failing with each error code, the statuses checked
+ * of an arena of mode failing with each error code, the statuses checked
  * against the platform's rules and the reservation balance and mapping
  * count against leaks (sys_faults::Walk). After a failure the arena's
  * statistics are as before and its code runs. */
-TEST(ArenaSysFault, FlipArena) {
-    if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
+void SysFaultWalk(mp_code_mode mode) {
     WarmUp();
     fault_install();
     size_t page = Page();
+    /* A dual arena makes and gives back a dual mapping, with its rules. */
+    sys_faults::Expected (*rules)(const sys_call &, int) =
+        mode == MP_CODE_DUAL ? sys_faults::DualMapExpected : sys_faults::PlatformExpected;
     mp_code_arena_opts o = {};
     o.reserve = 16 * page;
-    o.mode = MP_CODE_FLIP;
+    o.mode = mode;
     int faults = 0;
     for (const sys_faults::OsError &e : sys_faults::OsErrors()) {
         faults += sys_faults::Walk("new", e, [&](unsigned n) {
@@ -343,14 +346,14 @@ TEST(ArenaSysFault, FlipArena) {
             sys_fault_arm(n, e.code);
             mp_status s = mp_code_arena_new(&o, &a);
             sys_fault_disarm();
-            sys_faults::CheckPlatform("new", n, e, s, mp_os_error());
+            sys_faults::CheckPlatform("new", n, e, s, mp_os_error(), rules);
             if (s == MP_OK) {
                 EXPECT_EQ(mp_code_arena_free(&a), MP_OK);
             }
         });
-        /* An arena whose page 0 is read-execute and empty, so that a span of
-         * three pages reopens it and commits two more; then a finalize of
-         * that span; then a free. */
+        /* An arena whose page 0 is read-execute and empty in flip mode, so
+         * that a span of three pages reopens it and commits two more; then
+         * a finalize of that span; then a free. */
         mp_code_arena a;
         ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
         mp_code_span first;
@@ -360,17 +363,21 @@ TEST(ArenaSysFault, FlipArena) {
         ASSERT_EQ(mp_code_arena_release(&a, &first), MP_OK);
         mp_code_stats before = Stats(&a);
         mp_code_span s = {};
+        /* A successful alloc keeps its pages writable, and a successful
+         * finalize makes them runnable: whether that changes the count of
+         * mappings depends on the arena's neighbours (Walk). */
         faults += sys_faults::Walk("alloc", e, [&](unsigned n) {
             mp_code_span t = {};
             sys_fault_arm(n, e.code);
             mp_status st = mp_code_arena_alloc(&a, 3 * page, &t);
             sys_fault_disarm();
-            sys_faults::CheckPlatform("alloc", n, e, st, mp_os_error());
+            sys_faults::CheckPlatform("alloc", n, e, st, mp_os_error(), rules);
             if (st == MP_OK) {
                 s = t;
             } else {
                 EXPECT_TRUE(SameStats(Stats(&a), before));
             }
+            return st == MP_OK;
         });
         Write(&s, 4);
         before = Stats(&a);
@@ -378,9 +385,10 @@ TEST(ArenaSysFault, FlipArena) {
             sys_fault_arm(n, e.code);
             mp_status st = mp_code_arena_finalize(&a);
             sys_fault_disarm();
-            sys_faults::CheckPlatform("finalize", n, e, st, mp_os_error());
+            sys_faults::CheckPlatform("finalize", n, e, st, mp_os_error(), rules);
             EXPECT_TRUE(SameStats(Stats(&a), before));
             if (st != MP_OK) Write(&s, 4); /* still writable */
+            return st == MP_OK;
         });
         ExpectRuns(&s, 4);
         ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
@@ -413,7 +421,7 @@ TEST(ArenaSysFault, FlipArena) {
                 EXPECT_FALSE(binop_fn_valid(&f));
                 return;
             }
-            sys_faults::CheckPlatform("free", n, e, st, mp_os_error());
+            sys_faults::CheckPlatform("free", n, e, st, mp_os_error(), rules);
             if (st != MP_OK) {
                 EXPECT_TRUE(binop_fn_valid(&f));
                 ExpectRuns(&t, 6);
@@ -425,6 +433,56 @@ TEST(ArenaSysFault, FlipArena) {
     EXPECT_GT(faults, 0);
     sys_fault_uninstall();
     fault_uninstall();
+}
+
+/* The raw system calls of mp_code_arena_new with opts, logged with no fault
+ * armed. */
+std::vector<std::string> NewCalls(const mp_code_arena_opts &o) {
+    mp_code_arena a;
+    sys_fault_arm(0, 0);
+    EXPECT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    const sys_call *calls;
+    size_t n = sys_fault_log(&calls);
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < n; i++)
+        entries.push_back(calls[i].entry);
+    sys_fault_disarm();
+    EXPECT_EQ(mp_code_arena_free(&a), MP_OK);
+    return entries;
+}
+
+/* MP_CODE_AUTO runs mp_jit_probe (which maps and runs code) once per
+ * process: after the first arena of that mode, an AUTO arena makes exactly
+ * the system calls of an arena of the mode the probe chose. */
+TEST(ArenaSysFault, AutoProbesOnce) {
+    WarmUp();
+    fault_install();
+    sys_fault_install();
+    mp_code_arena_opts o = {};
+    o.reserve = 16 * Page();
+    mp_code_arena a;
+    ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
+    mp_jit_caps caps;
+    ASSERT_EQ(mp_jit_probe(&caps), MP_OK);
+    mp_code_arena_opts chosen = o;
+    chosen.mode = MP_HAVE_DUAL && caps.dual_mapping.works ? MP_CODE_DUAL : MP_CODE_FLIP;
+    std::vector<std::string> direct = NewCalls(chosen), automatic = NewCalls(o);
+    EXPECT_FALSE(direct.empty());
+    EXPECT_EQ(automatic, direct) << "AUTO probed again";
+    sys_fault_uninstall();
+    fault_uninstall();
+}
+
+TEST(ArenaSysFault, FlipArena) {
+    if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
+    SysFaultWalk(MP_CODE_FLIP);
+}
+
+TEST(ArenaSysFault, DualArena) {
+    if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
+    if (!MP_HAVE_DUAL) GTEST_SKIP() << "no dual pairs in this build";
+    SysFaultWalk(MP_CODE_DUAL);
 }
 
 } // namespace

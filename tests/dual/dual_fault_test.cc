@@ -44,30 +44,7 @@ void WarmUp() {
     ASSERT_EQ(mp_pages_dual_free(&p), MP_OK);
 }
 
-/* What a failed raw call of the dual mapping must give: the branches of the
- * dual mapping in the platform files first, then the platform's rules. */
-Expected DualExpected(const sys_call &c, int code) {
-#ifdef _WIN32
-    if (sys_faults::Entry(c, "CloseHandle")) {
-        return {MP_OK, "CloseHandle of the section failure ignored"};
-    }
-    // dual_release unmaps the rx view first; the second unmap cannot fail
-    // for a view base, and its failure is ignored (os_windows.c).
-    if (sys_faults::Entry(c, "UnmapViewOfFile") && c.nth == 2) {
-        return {MP_OK, "second UnmapViewOfFile of dual_release ignored"};
-    }
-#else
-    if (sys_faults::Entry(c, "memfd_create") && c.nth == 1 && code == EINVAL) {
-        return {MP_OK, "memfd_create EINVAL -> again without MFD_EXEC"};
-    }
-    if (sys_faults::Entry(c, "close")) {
-        return {MP_OK, "close of the memfd failure ignored"};
-    }
-#endif
-    return sys_faults::PlatformExpected(c, code);
-}
-
-/* Checks an armed operation's status against DualExpected. */
+/* Checks an armed operation's status against sys_faults::DualMapExpected. */
 Expected Check(const std::string &what, unsigned n, const OsError &e, mp_status got) {
     const int os_error = mp_os_error();
     const sys_call *fired = sys_fault_fired();
@@ -75,7 +52,7 @@ Expected Check(const std::string &what, unsigned n, const OsError &e, mp_status 
         EXPECT_EQ(got, MP_OK) << what << ": with no raw call failing (" << n - 1 << " calls)";
         return {MP_OK, ""};
     }
-    Expected want = DualExpected(*fired, e.code);
+    Expected want = sys_faults::DualMapExpected(*fired, e.code);
     EXPECT_EQ(got, want.status) << what << ", " << sys_faults::Describe(*fired) << " failing with "
                                 << e << (want.branch.empty() ? "" : ": branch " + want.branch);
     if (got != MP_OK && want.status != MP_OK) {

@@ -426,7 +426,7 @@ static const mp__sys_api sys_counting = {
  * mprotect (addr, size, prot); madvise (addr, size, advice); mremap (from,
  * size, flags, to); mlock (addr, size); membarrier (cmd, flags); mseal
  * (addr, size, flags); sysconf (name); open (flags); read (fd, size); close
- * (fd); memfd_create (flags); ftruncate (fd, size). */
+ * (fd); ioctl (fd, request); memfd_create (flags); ftruncate (fd, size). */
 
 #define SYS_FAIL(value)                                                                            \
     do {                                                                                           \
@@ -499,6 +499,11 @@ static int w_close(int fd) {
     return mp__sys_native.close(fd);
 }
 
+static int w_ioctl(int fd, unsigned long request, void *arg) {
+    if (sys_hit("ioctl", true, U(fd), U(request), 0, 0)) SYS_FAIL(-1);
+    return mp__sys_native.ioctl(fd, request, arg);
+}
+
 static int w_memfd_create(const char *name, unsigned flags) {
     if (sys_hit("memfd_create", true, U(flags), 0, 0, 0)) SYS_FAIL(-1);
     return mp__sys_native.memfd_create(name, flags);
@@ -523,6 +528,7 @@ static const mp__sys_api sys_counting = {
     .open = w_open,
     .read = w_read,
     .close = w_close,
+    .ioctl = w_ioctl,
     .memfd_create = w_memfd_create,
     .ftruncate = w_ftruncate,
 };

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "memory_pages/memory_pages.h"
@@ -120,6 +121,11 @@ bool HugePagesKnown() {
 class PagesSysFault : public ::testing::Test {
   protected:
     void SetUp() override {
+        // The library skips the all-threads barrier (membarrier) while the
+        // process has one thread; a thread started and joined once makes
+        // the process count as threaded from then on (glibc keeps
+        // __libc_single_threaded false), so that the walks meet membarrier.
+        std::thread([] {}).join();
         // Everything the library does once per process happens now, before
         // the walks, so that every walk sees the same calls each time: the
         // registry's first slots and the membarrier registration of the first move into an

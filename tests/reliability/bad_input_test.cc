@@ -146,6 +146,122 @@ TYPED_TEST(SweepStates, NewRefusesBadSizesAndOptions) {
     EXPECT_TRUE(IsSentinel(out)) << "a failed new_opts wrote its out-parameter";
 }
 
+extern "C" int sweep_near_anchor(int x) {
+    return x ^ 1;
+}
+
+// Bad placements (mp_pages_opts.near, max_distance; docs/jit.md "Placement
+// near an address"): a half placement is MP_EINVAL with no OS error; a
+// window nothing fits in is MP_ENOMEM (a distance smaller than the pages,
+// guard pages that make them larger than the window, near at the bottom of
+// the address space); near at the very top is refused or placed within
+// range, never wrapped around; near + max_distance overflowing either way
+// is clamped to the address space, not wrapped into a small window, so it
+// places the pages. Every refusal leaves *out alone and maps nothing.
+TYPED_TEST(SweepStates, NewRefusesBadPlacements) {
+    using S = TypeParam;
+    using H = typename S::Handle;
+    Cases c(std::string("mp_pages_") + S::kName + "_new_opts, near and max_distance");
+    const size_t page = mp_page_size();
+    const void *anchor = reinterpret_cast<const void *>(&sweep_near_anchor);
+    const char *why = "";
+    const bool exact = mappings_count_is_exact(&why);
+    const int maps = exact ? mappings_count() : 0;
+    H out = Sentinel<H>();
+    mp_pages_opts opts = {};
+
+    opts.max_distance = size_t{1} << 20;
+    c.Status("near NULL, max_distance 1 MiB", S::NewOpts(1, &opts, &out), MP_EINVAL);
+    opts.max_distance = SIZE_MAX;
+    c.Status("near NULL, max_distance SIZE_MAX", S::NewOpts(1, &opts, &out), MP_EINVAL);
+    opts = {};
+    opts.near = anchor;
+    c.Status("near set, max_distance 0", S::NewOpts(1, &opts, &out), MP_EINVAL);
+    opts.guard_pages_before = 2;
+    c.Status("near set, max_distance 0, guard pages", S::NewOpts(1, &opts, &out), MP_EINVAL);
+
+    // Windows nothing fits in: MP_ENOMEM (an OS error may stand behind it,
+    // that of the last candidate refused).
+    auto no_room = [&](const std::string &call, size_t len) {
+        c.Holds(call + " gives MP_ENOMEM", S::NewOpts(len, &opts, &out) == MP_ENOMEM);
+    };
+    opts = {};
+    opts.near = anchor;
+    opts.max_distance = page / 2;
+    no_room("max_distance half a page, 2 pages", 2 * page);
+    opts.max_distance = page - 1;
+    no_room("max_distance a page less one, 3 pages", 3 * page);
+    opts.max_distance = 4 * page;
+    opts.guard_pages_before = opts.guard_pages_after = 4;
+    no_room("max_distance 4 pages, 4 guard pages either side of 1", 1);
+    opts = {};
+    opts.near = anchor;
+    opts.max_distance = 2 * page;
+    opts.guard_pages_after = 5;
+    no_room("max_distance 2 pages, 5 guard pages after 1", 1);
+    opts = {};
+    opts.max_distance = page;
+    for (uintptr_t low : {uintptr_t{1}, uintptr_t{page}, uintptr_t{0x8000}}) {
+        opts.near = reinterpret_cast<const void *>(low);
+        no_room("near the bottom of the address space (" + std::to_string(low) + ")", 1);
+    }
+    EXPECT_TRUE(IsSentinel(out)) << "a refused placement wrote its out-parameter";
+    if (exact) {
+        EXPECT_EQ(mappings_count(), maps) << "a refused placement left a mapping";
+    }
+
+    // The very top: no wrap-around to the bottom. Refused where the top is
+    // the kernel's (64-bit); placed within range if the OS ever gives it.
+    opts = {};
+    opts.near = reinterpret_cast<const void *>(UINTPTR_MAX);
+    opts.max_distance = 4 * page;
+    H top = Sentinel<H>();
+    const mp_status top_status = S::NewOpts(1, &opts, &top);
+    c.Holds("near UINTPTR_MAX gives MP_ENOMEM or pages within range",
+            top_status == MP_ENOMEM ||
+                (top_status == MP_OK &&
+                 reinterpret_cast<uintptr_t>(S::Address(&top)) >= UINTPTR_MAX - 4 * page));
+    if (top_status == MP_OK) {
+        EXPECT_EQ(S::Free(&top), MP_OK);
+    } else {
+        EXPECT_TRUE(IsSentinel(top)) << "a refused placement wrote its out-parameter";
+    }
+
+    // near + max_distance beyond UINTPTR_MAX, and near - max_distance below
+    // 0: clamped, not wrapped. With the whole address space in the window
+    // the pages are placed; with half of it (from near at the top, down;
+    // from near at the bottom, up) they are placed within range or refused
+    // for want of room there (the top half is the kernel's on 64-bit).
+    for (uintptr_t at : {UINTPTR_MAX - page, uintptr_t{16} * page}) {
+        for (size_t distance : {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1}) {
+            opts = {};
+            opts.near = reinterpret_cast<const void *>(at);
+            opts.max_distance = distance;
+            H p = Sentinel<H>();
+            const mp_status s = S::NewOpts(page, &opts, &p);
+            const std::string call =
+                "near " + std::to_string(at) + ", max_distance " + std::to_string(distance);
+            if (distance > SIZE_MAX / 2 + 1) {
+                c.Holds(call + " is placed", s == MP_OK);
+            } else if (s == MP_OK) {
+                const auto a = reinterpret_cast<uintptr_t>(S::Address(&p));
+                const uintptr_t d = a > at ? a + page - 1 - at : at - a;
+                c.Holds(call + " is within range", d <= distance);
+            } else {
+                c.Holds(call + " gives MP_ENOMEM", s == MP_ENOMEM);
+            }
+            if (s == MP_OK) {
+                EXPECT_EQ(S::Free(&p), MP_OK) << call;
+            } else {
+                EXPECT_TRUE(IsSentinel(p)) << call << ": a refused placement wrote *out";
+            }
+        }
+    }
+    if (exact) {
+        EXPECT_EQ(mappings_count(), maps) << "a mapping left after the placements were freed";
+    }
+}
+
 TYPED_TEST(SweepStates, StaleAndNullHandlesAreRefused) {
     using S = TypeParam;
     using H = typename S::Handle;

@@ -23,7 +23,15 @@ typedef enum mp_code_mode {
 
 typedef struct mp_code_arena_opts { /* all zero = the defaults */
     size_t reserve;                 /* bytes of address space (default 64 MiB) */
-    const void *near;               /* as in mp_pages_opts */
+/* Named as in mp_pages_opts, whatever <windows.h> defined (runtime.h). */
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma push_macro("near")
+#endif
+#undef near
+    const void *near; /* as in mp_pages_opts */
+#if defined(__GNUC__) || defined(_MSC_VER)
+#pragma pop_macro("near")
+#endif
     size_t max_distance;
     mp_code_mode mode;
 } mp_code_arena_opts;
