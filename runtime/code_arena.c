@@ -27,6 +27,12 @@
  * it. The arena itself has a slot too, whose access word is MP__CODE_ARENA
  * and whose map_base points at the bookkeeping.
  *
+ * The slot a released span frees stays with its arena, on a list of its
+ * own, and the next span takes it from there (mp__slot_end): a span costs
+ * no trip through the registry's lock, and its slot's cache lines are warm.
+ * The list is at most as long as the most spans the arena ever had live;
+ * freeing the arena gives its slots back.
+ *
  * MP_CODE_FLIP keeps W^X with protection changes. Each committed page is
  * either read-write or read-execute, never both. The invariant: a
  * read-write page holds no finalized live span. A span is placed only on
@@ -131,14 +137,19 @@ typedef struct arena {
     unsigned char *state; /* per page: PAGE_RW or PAGE_RX (flip mode) */
     uint64_t *bits;       /* per granule: used */
     uint32_t *start;      /* per granule: the slot of the span that starts there, or 0 */
+    uint32_t spare;       /* the first slot of released spans kept for reuse, or 0 */
 } arena;
 
 /* ---- The granule bitmap ---- */
 
+/* Sets (on) or clears the bits of granules [g, g + n), a word at a time. */
 static void set_bits(arena *a, size_t g, size_t n, bool on) {
-    for (size_t i = g; i < g + n; i++) {
-        uint64_t m = (uint64_t)1 << (i % 64);
-        a->bits[i / 64] = on ? (a->bits[i / 64] | m) : (a->bits[i / 64] & ~m);
+    while (n != 0) {
+        size_t bit = g % 64, k = n < 64 - bit ? n : 64 - bit;
+        uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << bit;
+        a->bits[g / 64] = on ? a->bits[g / 64] | m : a->bits[g / 64] & ~m;
+        g += k;
+        n -= k;
     }
 }
 
@@ -226,6 +237,31 @@ static void describe(mp__slot *slot, const arena *a) {
          MP_KIND_CODE_ARENA, MP__PROT_READ | MP__PROT_WRITE},
     };
     mp__slot_describe(slot, e, a->mode == MP_CODE_DUAL ? 2 : 1);
+}
+
+/* ---- Span slots ---- */
+
+/* Takes a slot for a new span: one that a released span of this arena left
+ * (take_slot and keep_slot run under the arena's lock, and skip the
+ * registry's), else one from the registry, whose query record an earlier
+ * owner may have filled: a span answers mp_query through its arena, so the
+ * record is cleared once, when the slot joins the arena. */
+static mp__slot *take_slot(arena *a, uint32_t *index) {
+    mp__slot *slot;
+    if (a->spare != 0) {
+        *index = a->spare;
+        slot = mp__registry_slot(a->spare);
+        a->spare = slot->next_free;
+        return slot;
+    }
+    if ((slot = mp__registry_alloc(index)) != NULL) mp__slot_describe(slot, NULL, 0);
+    return slot;
+}
+
+/* Keeps the free slot of a span for take_slot. */
+static void keep_slot(arena *a, mp__slot *slot, uint32_t index) {
+    slot->next_free = a->spare;
+    a->spare = index;
 }
 
 /* ---- Creation ---- */
@@ -444,7 +480,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
         return mp__fail(MP_ENOMEM);
     }
     uint32_t index;
-    mp__slot *span = mp__registry_alloc(&index);
+    mp__slot *span = take_slot(a, &index);
     if (span == NULL) {
         mp__slot_restore(slot, ref);
         return MP_ENOMEM;
@@ -452,7 +488,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     size_t p0 = f.at / a->per_page, p1 = (f.at + f.want - 1) / a->per_page + 1;
     size_t committed = a->committed;
     if ((s = open_pages(a, p0, p1)) != MP_OK) {
-        mp__slot_free(span, index);
+        keep_slot(a, span, index);
         mp__slot_restore(slot, ref);
         return s;
     }
@@ -468,16 +504,10 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     if (a->committed != committed) describe(slot, a);
 
     size_t offset = f.at * GRANULE;
-    span->map_base = a;
-    span->map_size = 0;
-    span->flags = 0;
     atomic_store_explicit(&span->data, (uintptr_t)(a->code + offset), memory_order_relaxed);
     atomic_store_explicit(&span->alt, (uintptr_t)(a->write + offset), memory_order_relaxed);
     atomic_store_explicit(&span->len, f.want * GRANULE, memory_order_relaxed);
     atomic_store_explicit(&span->prot, MP__CODE_PENDING, memory_order_relaxed);
-    /* A span answers mp_query through its arena; clear what an earlier
-     * owner of the slot recorded. */
-    mp__slot_describe(span, NULL, 0);
     mp__slot_publish(span, index, out);
     mp__slot_restore(slot, ref);
     return MP_OK;
@@ -542,10 +572,23 @@ mp_status mp__code_arena_finalize(const mp__ref *ref) {
     return MP_OK;
 }
 
-/* Holds the slot of the live span ref, pending or finalized. */
-static mp__slot *hold_span(const mp__ref *ref) {
-    mp__slot *span = mp__slot_hold(ref, MP__CODE_READY);
-    return span != NULL ? span : mp__slot_hold(ref, MP__CODE_PENDING);
+/* The slot of span_ref if it names a live span of a, else NULL; *g is its
+ * first granule. Run by the holder of a's lock, without holding the span:
+ * the slots of a's spans change only under that lock and no other call
+ * holds them (MP__KEPT). The slot's data may be another owner's, read as
+ * it changes, but a's table lists the slot at one granule only, the one
+ * its span starts at, so a slot listed where its data points is a's, and
+ * stays so while the lock is held. */
+static mp__slot *own_span(const arena *a, const mp__ref *span_ref, size_t *g) {
+    mp__slot *span = mp__gen_live(span_ref->gen) ? mp__registry_slot(span_ref->slot) : NULL;
+    if (span == NULL) return NULL;
+    uintptr_t at = atomic_load_explicit(&span->data, memory_order_relaxed) - (uintptr_t)a->code;
+    if (at >= a->size || a->start[at / GRANULE] != span_ref->slot ||
+        atomic_load_explicit(&span->gen, memory_order_relaxed) != span_ref->gen) {
+        return NULL;
+    }
+    *g = at / GRANULE;
+    return span;
 }
 
 mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
@@ -554,16 +597,15 @@ mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
     mp_status s;
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
-    mp__slot *span = hold_span(span_ref);
-    if (span == NULL || span->map_base != a) {
-        /* Stale, or a span of another arena. */
-        if (span != NULL) mp__slot_restore(span, span_ref);
+    size_t g;
+    mp__slot *span = own_span(a, span_ref, &g);
+    if (span == NULL) {
+        /* Stale, or a live span of another arena. */
+        mp__slot_view v;
         mp__slot_restore(slot, ref);
-        return mp__fail(span == NULL ? MP_ESTALE : MP_EINVAL);
+        return mp__fail(read_span(span_ref, &v) ? MP_EINVAL : MP_ESTALE);
     }
-    size_t offset = atomic_load_explicit(&span->data, memory_order_relaxed) - (uintptr_t)a->code;
-    size_t g = offset / GRANULE,
-           n = atomic_load_explicit(&span->len, memory_order_relaxed) / GRANULE;
+    size_t n = atomic_load_explicit(&span->len, memory_order_relaxed) / GRANULE;
     set_bits(a, g, n, false);
     for (size_t p = g / a->per_page; p <= (g + n - 1) / a->per_page; p++)
         a->live[p]--;
@@ -574,7 +616,7 @@ mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
     if (page_start < a->hint) a->hint = page_start;
     a->used -= n;
     a->spans_live--;
-    mp__slot_free(span, span_ref->slot);
+    if (mp__slot_end(span)) keep_slot(a, span, span_ref->slot);
     mp__slot_restore(slot, ref);
     return MP_OK;
 }
@@ -644,8 +686,15 @@ mp_status mp__code_arena_free(mp__ref *ref) {
         mp__slot_restore(slot, ref);
         return s;
     }
-    /* The code is gone and every reference with it; bookkeeping that could
-     * not be given back stays mapped, and nothing can reach it. */
+    /* The code is gone and every reference with it; the kept slots go back
+     * to the registry; bookkeeping that could not be given back stays
+     * mapped, and nothing can reach it. */
+    while (a->spare != 0) {
+        uint32_t index = a->spare;
+        mp__slot *span = mp__registry_slot(index);
+        a->spare = span->next_free;
+        mp__registry_give(span, index);
+    }
     (void)mp__os.release(a, a->meta_size);
     mp__slot_free(slot, ref->slot);
     return MP_OK;

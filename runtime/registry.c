@@ -20,8 +20,8 @@
 
 static _Atomic(mp__slot *) chunks[MAX_CHUNKS];
 
-/* Guards free_head, next_index and every next_free; held for a few
- * instructions, never across a system call. */
+/* Guards free_head, next_index and the next_free of every slot on the free
+ * list; held for a few instructions, never across a system call. */
 static atomic_flag lock = ATOMIC_FLAG_INIT;
 static uint32_t free_head = NO_SLOT;
 /* The next never-used index. Index 0 is never handed out, so that a zeroed
@@ -99,10 +99,14 @@ mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
     if (!mp__gen_live(ref->gen)) return NULL;
     mp__slot *slot = mp__registry_slot(ref->slot);
     if (slot == NULL) return NULL;
-    /* A sealed slot is never held (registry.h). Its access word keeps
-     * MP__SEALED for good, so this unlocked look cannot be out of date in a
-     * way that matters: any ref to a sealed slot is refused. */
-    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) & MP__SEALED) return NULL;
+    /* A sealed slot is never held, a kept one only by its keeper, which
+     * asks for its exact word (registry.h). A sealed slot's access word
+     * keeps MP__SEALED for good, and a kept one's changes only under its
+     * keeper's lock, so this unlocked look cannot be out of date in a way
+     * that matters: the slot is the one ref was made for, or ref is stale
+     * and the hold below fails anyway. */
+    unsigned now = atomic_load_explicit(&slot->prot, memory_order_relaxed);
+    if ((now & MP__SEALED) || ((now & MP__KEPT) && now != prot)) return NULL;
     uint32_t held = ref->gen + 1;
     unsigned rounds = 0;
     for (;;) {
@@ -144,18 +148,25 @@ void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
     ref->gen = gen;
 }
 
-void mp__slot_free(mp__slot *slot, uint32_t index) {
+bool mp__slot_end(mp__slot *slot) {
     uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS;
     atomic_store_explicit(&slot->gen, gen, memory_order_release);
     /* Only a dual pair sets alt; the next owner of the slot starts without. */
     atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
     /* A generation that wrapped would make old references live again once
      * the slot is reused: retire the slot instead. */
-    if (gen == UINT32_MAX) return;
+    return gen != UINT32_MAX;
+}
+
+void mp__registry_give(mp__slot *slot, uint32_t index) {
     mp__spin_lock(&lock);
     slot->next_free = free_head;
     free_head = index;
     mp__spin_unlock(&lock);
+}
+
+void mp__slot_free(mp__slot *slot, uint32_t index) {
+    if (mp__slot_end(slot)) mp__registry_give(slot, index);
 }
 
 bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {

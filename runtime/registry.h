@@ -37,6 +37,14 @@
  * reports access (mp_query) masks MP__SEALED off: a sealed page set or
  * frozen vector is still of its kind, with its access.
  *
+ * A kept slot (a code span: runtime/code_arena.c) has MP__KEPT in its
+ * access word: its keeper, the span's arena, changes it only under a lock
+ * of its own (the arena's slot), and mp__slot_hold holds it only for a
+ * call that asks for its exact access word, which no call but the
+ * keeper's does. So no other call ever holds a kept slot, even briefly
+ * with a handle of another type, and the keeper may read it and end its
+ * life with plain stores (mp__slot_end), without a compare-and-swap.
+ *
  * Slots live in chunks that are allocated once and never freed or moved, so
  * reading a generation is safe from any thread, even with a garbage index,
  * and a hot path (a vector's push, a function reference's call) may keep a
@@ -89,7 +97,7 @@ typedef struct mp__extent_cell {
 
 typedef struct mp__slot {
     atomic_uint_least32_t gen; /* 4k + 1 live, 4k + 2 held, 4k + 3 free */
-    uint32_t next_free;        /* free-list link, guarded by the registry lock */
+    uint32_t next_free;        /* free-list link, guarded by the keeper of the list */
     atomic_uintptr_t data;     /* first byte of the data */
     atomic_size_t len;         /* bytes of data */
     atomic_uint prot;          /* MP__PROT_* bits of the data (MP__DUAL for a dual pair) */
@@ -148,6 +156,16 @@ void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref);
  * every reference to it is stale from now on, and the slot is reused later
  * unless its generations are used up. */
 void mp__slot_free(mp__slot *slot, uint32_t index);
+
+/* mp__slot_free in two steps, for a caller that keeps free slots of its own
+ * to reuse without the registry's lock (the code arena's spans):
+ * mp__slot_end ends the life of a held slot, or of a kept one by its
+ * keeper, as mp__slot_free does, and returns whether it may be reused; such
+ * a slot, free and owned by nobody else, is fit for mp__slot_publish again,
+ * its next_free a link of its keeper's list, until mp__registry_give hands
+ * it back to the registry. */
+bool mp__slot_end(mp__slot *slot);
+void mp__registry_give(mp__slot *slot, uint32_t index);
 
 /* Copies the public fields of the slot ref names into *out if it is live,
  * consistently even while another thread frees or changes it. Never waits
