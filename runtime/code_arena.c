@@ -126,6 +126,7 @@ typedef struct arena {
     size_t meta_size;     /* bytes of this mapping */
     size_t page;          /* the page size */
     size_t pages, granules, per_page;
+    unsigned page_shift; /* per_page is 1 << page_shift: a granule's page is a shift away */
     size_t committed;          /* pages [0, committed) are committed (dual: were touched) */
     size_t used;               /* granules of live spans */
     size_t spans_live;         /* live spans */
@@ -172,7 +173,7 @@ static bool walk_free(const arena *a, size_t from, size_t want,
                       bool (*visit)(size_t, size_t, void *), void *ctx) {
     size_t run = 0, first = 0;
     for (size_t g = from; g < a->granules;) {
-        size_t p = g / a->per_page;
+        size_t p = g >> a->page_shift;
         size_t left = 64 - g % 64; /* bits of this word from g on */
         uint64_t w = a->bits[g / 64] >> (g % 64);
         if (!usable_page(a, p) || (w & 1)) {
@@ -374,6 +375,8 @@ mp_status mp__code_arena_new(const mp_code_arena_opts *opts, mp__ref *out) {
     a->pages = pages;
     a->granules = granules;
     a->per_page = page / GRANULE;
+    while ((size_t)1 << a->page_shift < a->per_page)
+        a->page_shift++;
     a->dirty_lo = pages;
     lay_out(a);
 
@@ -485,7 +488,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
         mp__slot_restore(slot, ref);
         return MP_ENOMEM;
     }
-    size_t p0 = f.at / a->per_page, p1 = (f.at + f.want - 1) / a->per_page + 1;
+    size_t p0 = f.at >> a->page_shift, p1 = ((f.at + f.want - 1) >> a->page_shift) + 1;
     size_t committed = a->committed;
     if ((s = open_pages(a, p0, p1)) != MP_OK) {
         keep_slot(a, span, index);
@@ -607,12 +610,12 @@ mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
     }
     size_t n = atomic_load_explicit(&span->len, memory_order_relaxed) / GRANULE;
     set_bits(a, g, n, false);
-    for (size_t p = g / a->per_page; p <= (g + n - 1) / a->per_page; p++)
+    for (size_t p = g >> a->page_shift; p <= (g + n - 1) >> a->page_shift; p++)
         a->live[p]--;
     a->start[g] = 0;
     /* The page may take spans again (flip mode): its free granules before
      * the span count too. */
-    size_t page_start = g / a->per_page * a->per_page;
+    size_t page_start = g >> a->page_shift << a->page_shift;
     if (page_start < a->hint) a->hint = page_start;
     a->used -= n;
     a->spans_live--;
