@@ -126,7 +126,7 @@ typedef struct arena {
     size_t meta_size;     /* bytes of this mapping */
     size_t page;          /* the page size */
     size_t pages, granules, per_page;
-    unsigned page_shift; /* per_page is 1 << page_shift: a granule's page is a shift away */
+    unsigned page_shift;       /* per_page is 1 << page_shift: a granule's page is a shift away */
     size_t committed;          /* pages [0, committed) are committed (dual: were touched) */
     size_t used;               /* granules of live spans */
     size_t spans_live;         /* live spans */
