@@ -125,6 +125,23 @@ typedef struct mp__slot_view {
     unsigned char *alt;
 } mp__slot_view;
 
+/* Slots come in chunks of MP__CHUNK_SLOTS, at most MP__MAX_CHUNKS of them:
+ * about four million live page sets, more than any OS allows mappings. */
+#define MP__CHUNK_SHIFT 12
+#define MP__CHUNK_SLOTS ((uint32_t)1 << MP__CHUNK_SHIFT)
+#define MP__MAX_CHUNKS 1024u
+
+/* The chunks made so far (registry.c); a NULL entry was never made. */
+extern _Atomic(mp__slot *) mp__registry_chunks[MP__MAX_CHUNKS];
+
+/* Returns the slot at index, or NULL if no slot was ever made there. */
+static inline mp__slot *mp__registry_slot(uint32_t index) {
+    uint32_t chunk = index >> MP__CHUNK_SHIFT;
+    if (chunk >= MP__MAX_CHUNKS) return NULL;
+    mp__slot *slots = atomic_load_explicit(&mp__registry_chunks[chunk], memory_order_acquire);
+    return slots == NULL ? NULL : &slots[index & (MP__CHUNK_SLOTS - 1)];
+}
+
 /* Whether gen is the generation of a live slot. */
 static inline bool mp__gen_live(uint32_t gen) {
     return (gen & 3u) == 1u;
@@ -135,14 +152,55 @@ static inline bool mp__gen_live(uint32_t gen) {
  * failure recorded, when no memory is left for the registry. */
 mp__slot *mp__registry_alloc(uint32_t *index);
 
-/* Holds the slot ref names if ref is live and the slot's mapping has the
- * access prot, waiting while another call holds it. Returns NULL when ref is
- * stale, garbage or of another access. */
-mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot);
+#ifdef MP_FAULT_INJECTION
+/* Called, when set, right after a call wins a slot: tests widen the window
+ * in which a call holds it (tests/reliability/race_test.cc). */
+extern void (*volatile mp__race_hook)(void);
+#endif
 
 /* Ends a hold that changed nothing: ref, and every copy of it, is live
  * again. */
-void mp__slot_restore(mp__slot *slot, const mp__ref *ref);
+static inline void mp__slot_restore(mp__slot *slot, const mp__ref *ref) {
+    atomic_store_explicit(&slot->gen, ref->gen, memory_order_release);
+}
+
+/* The end of every successful hold: keeps the slot if its access is still
+ * prot, now that no other call can change it, else restores it. */
+static inline mp__slot *mp__slot_held(mp__slot *slot, const mp__ref *ref, unsigned prot) {
+    /* The fields change only after the generation did. */
+    atomic_thread_fence(memory_order_release);
+#ifdef MP_FAULT_INJECTION
+    if (mp__race_hook != NULL) mp__race_hook();
+#endif
+    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) == prot) return slot;
+    mp__slot_restore(slot, ref);
+    return NULL;
+}
+
+/* mp__slot_hold for every case but the first try: waits while another
+ * call holds the slot, and refuses sealed and kept slots. */
+mp__slot *mp__slot_hold_wait(const mp__ref *ref, unsigned prot);
+
+/* Holds the slot ref names if ref is live and the slot's mapping has the
+ * access prot, waiting while another call holds it. Returns NULL when ref is
+ * stale, garbage or of another access. The first try, a compare-and-swap
+ * on a slot whose access already is prot, is inline: every call on a page
+ * set, vector or arena starts here, and an out-of-line call cost the code
+ * arena's alloc-and-release loop a few per cent (docs/benchmarks.md). A sealed
+ * slot never has the access a caller asks for (no caller asks for
+ * MP__SEALED), and a kept one has it only for its keeper, so the first try
+ * refuses both as mp__slot_hold_wait does. */
+static inline mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
+    mp__slot *slot = mp__gen_live(ref->gen) ? mp__registry_slot(ref->slot) : NULL;
+    uint32_t seen = ref->gen;
+    if (slot != NULL && !(prot & MP__SEALED) &&
+        atomic_load_explicit(&slot->prot, memory_order_relaxed) == prot &&
+        atomic_compare_exchange_strong_explicit(&slot->gen, &seen, seen + 1, memory_order_acq_rel,
+                                                memory_order_relaxed)) {
+        return mp__slot_held(slot, ref, prot);
+    }
+    return mp__slot_hold_wait(ref, prot);
+}
 
 /* Whether a held slot can be published at a new generation without its
  * counter wrapping. */
@@ -170,12 +228,34 @@ void mp__registry_give(mp__slot *slot, uint32_t index);
 /* Copies the public fields of the slot ref names into *out if it is live,
  * consistently even while another thread frees or changes it. Never waits
  * and takes no lock (async-signal-safe). */
-bool mp__registry_view(const mp__ref *ref, mp__slot_view *out);
+static inline bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
+    if (!mp__gen_live(ref->gen)) return false;
+    mp__slot *slot = mp__registry_slot(ref->slot);
+    if (slot == NULL || atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen)
+        return false;
+    mp__slot_view v;
+    v.data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
+    v.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+    v.prot = atomic_load_explicit(&slot->prot, memory_order_relaxed);
+    v.alt = (unsigned char *)atomic_load_explicit(&slot->alt, memory_order_relaxed);
+    /* Seqlock read: the fields belong to ref only if the generation did not
+     * move while they were read. */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&slot->gen, memory_order_relaxed) != ref->gen) return false;
+    *out = v;
+    return true;
+}
+
+/* The slow path of mp__registry_read: waits while another call holds the
+ * slot at ref's generation. */
+bool mp__registry_wait_read(const mp__ref *ref, mp__slot_view *out);
 
 /* As mp__registry_view, but while another call holds the slot at ref's
  * generation, waits for it to finish first, so that a live reference is
  * never reported stale because a call on a copy of it is under way. */
-bool mp__registry_read(const mp__ref *ref, mp__slot_view *out);
+static inline bool mp__registry_read(const mp__ref *ref, mp__slot_view *out) {
+    return mp__registry_view(ref, out) || mp__registry_wait_read(ref, out);
+}
 
 /* Records the count (at most MP__SLOT_EXTENTS) address ranges of the
  * object of a slot for mp_query: called by the holder of the slot, or by
@@ -187,9 +267,6 @@ void mp__slot_describe(mp__slot *slot, const mp__extent *extents, size_t count);
  * copies it into *out. Never waits and takes no lock (async-signal-safe);
  * reads every slot ever handed out. */
 bool mp__registry_find(const void *addr, mp__extent *out);
-
-/* Returns the slot at index, or NULL if no slot was ever made there. */
-mp__slot *mp__registry_slot(uint32_t index);
 
 #ifdef __cplusplus
 }
