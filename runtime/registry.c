@@ -9,9 +9,6 @@
  * index is below MP__MAX_CHUNKS * MP__CHUNK_SLOTS. */
 #define NO_SLOT UINT32_MAX
 
-/* The generation of a slot that is free or retired: its low two bits set. */
-#define FREE_BITS 3u
-
 _Atomic(mp__slot *) mp__registry_chunks[MP__MAX_CHUNKS];
 
 /* Guards free_head, next_index and the next_free of every slot on the free
@@ -110,27 +107,6 @@ mp__slot *mp__slot_hold_wait(const mp__ref *ref, unsigned prot) {
     return mp__slot_held(slot, ref, prot);
 }
 
-bool mp__slot_can_renew(const mp__slot *slot) {
-    return (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) != UINT32_MAX;
-}
-
-void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
-    uint32_t gen = (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) + 2;
-    atomic_store_explicit(&slot->gen, gen, memory_order_release);
-    ref->slot = index;
-    ref->gen = gen;
-}
-
-bool mp__slot_end(mp__slot *slot) {
-    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS;
-    atomic_store_explicit(&slot->gen, gen, memory_order_release);
-    /* Only a dual pair sets alt; the next owner of the slot starts without. */
-    atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
-    /* A generation that wrapped would make old references live again once
-     * the slot is reused: retire the slot instead. */
-    return gen != UINT32_MAX;
-}
-
 void mp__registry_give(mp__slot *slot, uint32_t index) {
     mp__spin_lock(&lock);
     slot->next_free = free_head;
@@ -221,13 +197,13 @@ bool mp__registry_find(const void *addr, mp__extent *out) {
         if (slot == NULL) continue;
         uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_acquire);
         /* Free slots (and slots taken but not yet published) name nothing. */
-        if ((gen & FREE_BITS) == FREE_BITS || gen == 0) continue;
+        if ((gen & MP__GEN_FREE) == MP__GEN_FREE || gen == 0) continue;
         mp__extent e;
         if (!find_in_slot(slot, a, &e)) continue;
         /* A slot freed while its record was read answers no more. */
         atomic_thread_fence(memory_order_acquire);
         gen = atomic_load_explicit(&slot->gen, memory_order_relaxed);
-        if ((gen & FREE_BITS) == FREE_BITS) continue;
+        if ((gen & MP__GEN_FREE) == MP__GEN_FREE) continue;
         *out = e;
         return true;
     }

@@ -125,6 +125,12 @@ typedef struct mp__slot_view {
     unsigned char *alt;
 } mp__slot_view;
 
+/* The calls that every operation on a page set, vector or span makes
+ * (finding its slot, reading it, the first try of a hold, restore, publish
+ * and end) are inline in this header, the waits and the free list in
+ * registry.c: out of line, the calls cost the code arena's loop of alloc,
+ * write, finalize, call and release about 10% (docs/benchmarks.md). */
+
 /* Slots come in chunks of MP__CHUNK_SLOTS, at most MP__MAX_CHUNKS of them:
  * about four million live page sets, more than any OS allows mappings. */
 #define MP__CHUNK_SHIFT 12
@@ -141,6 +147,9 @@ static inline mp__slot *mp__registry_slot(uint32_t index) {
     mp__slot *slots = atomic_load_explicit(&mp__registry_chunks[chunk], memory_order_acquire);
     return slots == NULL ? NULL : &slots[index & (MP__CHUNK_SLOTS - 1)];
 }
+
+/* The low bits of the generation of a slot that is free or retired. */
+#define MP__GEN_FREE 3u
 
 /* Whether gen is the generation of a live slot. */
 static inline bool mp__gen_live(uint32_t gen) {
@@ -183,13 +192,11 @@ mp__slot *mp__slot_hold_wait(const mp__ref *ref, unsigned prot);
 
 /* Holds the slot ref names if ref is live and the slot's mapping has the
  * access prot, waiting while another call holds it. Returns NULL when ref is
- * stale, garbage or of another access. The first try, a compare-and-swap
- * on a slot whose access already is prot, is inline: every call on a page
- * set, vector or arena starts here, and an out-of-line call cost the code
- * arena's alloc-and-release loop a few per cent (docs/benchmarks.md). A sealed
- * slot never has the access a caller asks for (no caller asks for
- * MP__SEALED), and a kept one has it only for its keeper, so the first try
- * refuses both as mp__slot_hold_wait does. */
+ * stale, garbage or of another access. The first try is one
+ * compare-and-swap on a slot whose access already is prot. A sealed slot
+ * never has the access a caller asks for (no caller asks for MP__SEALED),
+ * and a kept one has it only for its keeper, so the first try refuses both
+ * as mp__slot_hold_wait does. */
 static inline mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
     mp__slot *slot = mp__gen_live(ref->gen) ? mp__registry_slot(ref->slot) : NULL;
     uint32_t seen = ref->gen;
@@ -204,11 +211,18 @@ static inline mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
 
 /* Whether a held slot can be published at a new generation without its
  * counter wrapping. */
-bool mp__slot_can_renew(const mp__slot *slot);
+static inline bool mp__slot_can_renew(const mp__slot *slot) {
+    return (atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE) != UINT32_MAX;
+}
 
 /* Makes a held slot (or one from mp__registry_alloc) live at a new
  * generation and sets *ref to it. */
-void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref);
+static inline void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
+    uint32_t gen = (atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE) + 2;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    ref->slot = index;
+    ref->gen = gen;
+}
 
 /* Ends the life of a held slot (or gives back one from mp__registry_alloc):
  * every reference to it is stale from now on, and the slot is reused later
@@ -222,7 +236,15 @@ void mp__slot_free(mp__slot *slot, uint32_t index);
  * a slot, free and owned by nobody else, is fit for mp__slot_publish again,
  * its next_free a link of its keeper's list, until mp__registry_give hands
  * it back to the registry. */
-bool mp__slot_end(mp__slot *slot);
+static inline bool mp__slot_end(mp__slot *slot) {
+    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    /* Only a dual pair sets alt; the next owner of the slot starts without. */
+    atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
+    /* A generation that wrapped would make old references live again once
+     * the slot is reused: retire the slot instead. */
+    return gen != UINT32_MAX;
+}
 void mp__registry_give(mp__slot *slot, uint32_t index);
 
 /* Copies the public fields of the slot ref names into *out if it is live,
