@@ -244,8 +244,10 @@ static bool fits_at(const arena *a, size_t g, size_t want) {
 static bool place(const arena *a, fit *f) {
     bool next_fit = a->mode == MP_CODE_DUAL && a->next > a->hint;
     size_t from = next_fit ? a->next : a->hint;
-    size_t end = a->mode == MP_CODE_DUAL ? a->committed << a->page_shift : a->granules;
-    if (fits_at(a, from, f->want) && from + f->want <= end) {
+    /* A next fit counts only inside the committed part; from the hint, the
+     * first run that fits is the first fit wherever it lies. */
+    size_t end = a->committed << a->page_shift;
+    if (fits_at(a, from, f->want) && (!next_fit || from + f->want <= end)) {
         f->at = from;
         return true;
     }
