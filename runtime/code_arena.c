@@ -10,9 +10,10 @@
  * granule, one bit (used or free) and the registry slot of the span that
  * starts there (0 for none), and per page the number of live spans with a
  * granule on it and, in flip mode, the page's access. A span is a run of
- * granules, found first-fit; it may cross pages and be as large as the
- * reservation. The part of the code that is committed grows from the start
- * of the reservation as spans need it, in place: no span ever moves.
+ * granules (found first fit in flip mode, next fit in dual mode: place);
+ * it may cross pages and be as large as the reservation. The part of the
+ * code that is committed grows from the start of the reservation as spans
+ * need it, in place: no span ever moves.
  *
  * Staleness. Each span has a registry slot of its own (runtime/registry.h),
  * and the handle mp_code_span is a reference to it. The slot's data is the
@@ -26,6 +27,12 @@
  * load atomically) and no generation: handles of a span stay valid across
  * it. The arena itself has a slot too, whose access word is MP__CODE_ARENA
  * and whose map_base points at the bookkeeping.
+ *
+ * The slot a released span frees stays with its arena, on a list of its
+ * own, and the next span takes it from there (mp__slot_end): a span costs
+ * no trip through the registry's lock, and its slot's cache lines are warm.
+ * The list is at most as long as the most spans the arena ever had live;
+ * freeing the arena gives its slots back.
  *
  * MP_CODE_FLIP keeps W^X with protection changes. Each committed page is
  * either read-write or read-execute, never both. The invariant: a
@@ -120,25 +127,37 @@ typedef struct arena {
     size_t meta_size;     /* bytes of this mapping */
     size_t page;          /* the page size */
     size_t pages, granules, per_page;
+    unsigned page_shift;       /* per_page is 1 << page_shift: a granule's page is a shift away */
     size_t committed;          /* pages [0, committed) are committed (dual: were touched) */
     size_t used;               /* granules of live spans */
     size_t spans_live;         /* live spans */
     size_t dirty_lo, dirty_hi; /* pages of the spans allocated since the last finalize */
-    /* No granule below hint is free on a page that can take a span: the
+    /* No granule below hint is free on a page that can take a span: a
      * first-fit search starts there. */
     size_t hint;
+    size_t next;          /* dual mode: the end of the span placed last (place) */
     uint32_t *live;       /* per page: live spans with a granule on it */
     unsigned char *state; /* per page: PAGE_RW or PAGE_RX (flip mode) */
     uint64_t *bits;       /* per granule: used */
     uint32_t *start;      /* per granule: the slot of the span that starts there, or 0 */
+    uint32_t spare;       /* the first slot of released spans kept for reuse, or 0 */
 } arena;
 
 /* ---- The granule bitmap ---- */
 
-static void set_bits(arena *a, size_t g, size_t n, bool on) {
-    for (size_t i = g; i < g + n; i++) {
-        uint64_t m = (uint64_t)1 << (i % 64);
-        a->bits[i / 64] = on ? (a->bits[i / 64] | m) : (a->bits[i / 64] & ~m);
+/* The bits [bit, bit + k) of a bitmap word, for k from 1 to 64 - bit. */
+static uint64_t word_mask(size_t bit, size_t k) {
+    return ((((uint64_t)1 << (k - 1)) << 1) - 1) << bit;
+}
+
+/* Sets (on) or clears the bits of granules [g, g + n), a word at a time. */
+static inline void set_bits(arena *a, size_t g, size_t n, bool on) {
+    while (n != 0) {
+        size_t bit = g % 64, k = n < 64 - bit ? n : 64 - bit;
+        uint64_t m = word_mask(bit, k);
+        a->bits[g / 64] = on ? a->bits[g / 64] | m : a->bits[g / 64] & ~m;
+        g += k;
+        n -= k;
     }
 }
 
@@ -161,7 +180,7 @@ static bool walk_free(const arena *a, size_t from, size_t want,
                       bool (*visit)(size_t, size_t, void *), void *ctx) {
     size_t run = 0, first = 0;
     for (size_t g = from; g < a->granules;) {
-        size_t p = g / a->per_page;
+        size_t p = g >> a->page_shift;
         size_t left = 64 - g % 64; /* bits of this word from g on */
         uint64_t w = a->bits[g / 64] >> (g % 64);
         if (!usable_page(a, p) || (w & 1)) {
@@ -202,10 +221,47 @@ static bool widest(size_t first, size_t run, void *ctx) {
     return false;
 }
 
+/* Whether the want granules from g are free and on one bitmap word of a
+ * page that can take a span: how place finds most spans, without a walk. */
+static bool fits_at(const arena *a, size_t g, size_t want) {
+    return g % 64 + want <= 64 && g < a->granules && usable_page(a, g >> a->page_shift) &&
+           (a->bits[g / 64] & word_mask(g % 64, want)) == 0;
+}
+
+/* Finds f->want free granules for a new span. Flip mode takes the first
+ * fit: low pages are reused first, so that a batch changes the access of
+ * as few pages as it can. Dual mode takes the next fit: the search starts
+ * where the span placed last ended and runs to the end of the committed
+ * part, then falls back to the first fit, so the committed part grows only
+ * when nothing in it fits, and the space a span leaves is taken again only
+ * after the rest of the committed part. That keeps code the CPU has just
+ * run from being rewritten at once: a store into recently run
+ * instructions costs a pipeline flush when they run again. Writing,
+ * running and releasing one function at a time took 130-160 ns per
+ * function with first fit in the arena benchmark on the machine of
+ * docs/benchmarks.md, 106-110 ns with next fit. In flip mode the access
+ * change in between costs far more anyway. */
+static bool place(const arena *a, fit *f) {
+    bool next_fit = a->mode == MP_CODE_DUAL && a->next > a->hint;
+    size_t from = next_fit ? a->next : a->hint;
+    /* A next fit counts only inside the committed part; from the hint, the
+     * first run that fits is the first fit wherever it lies. */
+    size_t end = a->committed << a->page_shift;
+    if (fits_at(a, from, f->want) && (!next_fit || from + f->want <= end)) {
+        f->at = from;
+        return true;
+    }
+    if (next_fit && walk_free(a, from, f->want, fits, f) && f->at + f->want <= end) return true;
+    return walk_free(a, a->hint, f->want, fits, f);
+}
+
 /* ---- The arena's slot ---- */
 
-/* Holds the arena's slot (its lock); sets *s when ref names no live arena. */
-static mp__slot *hold_arena(const mp__ref *ref, arena **a, mp_status *s) {
+/* Holds the arena's slot (its lock); sets *s when ref names no live arena.
+ * Inline, as are read_span and set_bits: each is on the path of every
+ * span, and out of line (gcc's choice without the keyword) they cost the
+ * arena benchmark's loop about 5%. */
+static inline mp__slot *hold_arena(const mp__ref *ref, arena **a, mp_status *s) {
     mp__slot *slot = ref != NULL ? mp__slot_hold(ref, MP__CODE_ARENA) : NULL;
     if (slot == NULL) {
         *s = mp__fail(ref == NULL ? MP_EINVAL : MP_ESTALE);
@@ -226,6 +282,31 @@ static void describe(mp__slot *slot, const arena *a) {
          MP_KIND_CODE_ARENA, MP__PROT_READ | MP__PROT_WRITE},
     };
     mp__slot_describe(slot, e, a->mode == MP_CODE_DUAL ? 2 : 1);
+}
+
+/* ---- Span slots ---- */
+
+/* Takes a slot for a new span: one that a released span of this arena left
+ * (take_slot and keep_slot run under the arena's lock, and skip the
+ * registry's), else one from the registry, whose query record an earlier
+ * owner may have filled: a span answers mp_query through its arena, so the
+ * record is cleared once, when the slot joins the arena. */
+static mp__slot *take_slot(arena *a, uint32_t *index) {
+    mp__slot *slot;
+    if (a->spare != 0) {
+        *index = a->spare;
+        slot = mp__registry_slot(a->spare);
+        a->spare = slot->next_free;
+        return slot;
+    }
+    if ((slot = mp__registry_alloc(index)) != NULL) mp__slot_describe(slot, NULL, 0);
+    return slot;
+}
+
+/* Keeps the free slot of a span for take_slot. */
+static void keep_slot(arena *a, mp__slot *slot, uint32_t index) {
+    slot->next_free = a->spare;
+    a->spare = index;
 }
 
 /* ---- Creation ---- */
@@ -338,6 +419,8 @@ mp_status mp__code_arena_new(const mp_code_arena_opts *opts, mp__ref *out) {
     a->pages = pages;
     a->granules = granules;
     a->per_page = page / GRANULE;
+    while ((size_t)1 << a->page_shift < a->per_page)
+        a->page_shift++;
     a->dirty_lo = pages;
     lay_out(a);
 
@@ -439,20 +522,20 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
     fit f = {size / GRANULE + (size % GRANULE != 0), 0};
-    if (size > a->size || !walk_free(a, a->hint, f.want, fits, &f)) {
+    if (size > a->size || !place(a, &f)) {
         mp__slot_restore(slot, ref);
         return mp__fail(MP_ENOMEM);
     }
     uint32_t index;
-    mp__slot *span = mp__registry_alloc(&index);
+    mp__slot *span = take_slot(a, &index);
     if (span == NULL) {
         mp__slot_restore(slot, ref);
         return MP_ENOMEM;
     }
-    size_t p0 = f.at / a->per_page, p1 = (f.at + f.want - 1) / a->per_page + 1;
+    size_t p0 = f.at >> a->page_shift, p1 = ((f.at + f.want - 1) >> a->page_shift) + 1;
     size_t committed = a->committed;
     if ((s = open_pages(a, p0, p1)) != MP_OK) {
-        mp__slot_free(span, index);
+        keep_slot(a, span, index);
         mp__slot_restore(slot, ref);
         return s;
     }
@@ -461,6 +544,7 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
         a->live[p]++;
     a->start[f.at] = index;
     if (f.at == a->hint) a->hint = f.at + f.want;
+    a->next = f.at + f.want;
     a->used += f.want;
     a->spans_live++;
     if (p0 < a->dirty_lo) a->dirty_lo = p0;
@@ -468,23 +552,17 @@ mp_status mp__code_arena_alloc(const mp__ref *ref, size_t size, mp__ref *out) {
     if (a->committed != committed) describe(slot, a);
 
     size_t offset = f.at * GRANULE;
-    span->map_base = a;
-    span->map_size = 0;
-    span->flags = 0;
     atomic_store_explicit(&span->data, (uintptr_t)(a->code + offset), memory_order_relaxed);
     atomic_store_explicit(&span->alt, (uintptr_t)(a->write + offset), memory_order_relaxed);
     atomic_store_explicit(&span->len, f.want * GRANULE, memory_order_relaxed);
     atomic_store_explicit(&span->prot, MP__CODE_PENDING, memory_order_relaxed);
-    /* A span answers mp_query through its arena; clear what an earlier
-     * owner of the slot recorded. */
-    mp__slot_describe(span, NULL, 0);
     mp__slot_publish(span, index, out);
     mp__slot_restore(slot, ref);
     return MP_OK;
 }
 
 /* Reads the live span ref without holding it. */
-static bool read_span(const mp__ref *ref, mp__slot_view *v) {
+static inline bool read_span(const mp__ref *ref, mp__slot_view *v) {
     return ref != NULL && mp__registry_read(ref, v) &&
            (v->prot == MP__CODE_PENDING || v->prot == MP__CODE_READY);
 }
@@ -542,10 +620,23 @@ mp_status mp__code_arena_finalize(const mp__ref *ref) {
     return MP_OK;
 }
 
-/* Holds the slot of the live span ref, pending or finalized. */
-static mp__slot *hold_span(const mp__ref *ref) {
-    mp__slot *span = mp__slot_hold(ref, MP__CODE_READY);
-    return span != NULL ? span : mp__slot_hold(ref, MP__CODE_PENDING);
+/* The slot of span_ref if it names a live span of a, else NULL; *g is its
+ * first granule. Run by the holder of a's lock, without holding the span:
+ * the slots of a's spans change only under that lock and no other call
+ * holds them (MP__KEPT). The slot's data may be another owner's, read as
+ * it changes, but a's table lists the slot at one granule only, the one
+ * its span starts at, so a slot listed where its data points is a's, and
+ * stays so while the lock is held. */
+static mp__slot *own_span(const arena *a, const mp__ref *span_ref, size_t *g) {
+    mp__slot *span = mp__gen_live(span_ref->gen) ? mp__registry_slot(span_ref->slot) : NULL;
+    if (span == NULL) return NULL;
+    uintptr_t at = atomic_load_explicit(&span->data, memory_order_relaxed) - (uintptr_t)a->code;
+    if (at >= a->size || a->start[at / GRANULE] != span_ref->slot ||
+        atomic_load_explicit(&span->gen, memory_order_relaxed) != span_ref->gen) {
+        return NULL;
+    }
+    *g = at / GRANULE;
+    return span;
 }
 
 mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
@@ -554,27 +645,26 @@ mp_status mp__code_arena_release(const mp__ref *ref, mp__ref *span_ref) {
     mp_status s;
     mp__slot *slot = hold_arena(ref, &a, &s);
     if (slot == NULL) return s;
-    mp__slot *span = hold_span(span_ref);
-    if (span == NULL || span->map_base != a) {
-        /* Stale, or a span of another arena. */
-        if (span != NULL) mp__slot_restore(span, span_ref);
+    size_t g;
+    mp__slot *span = own_span(a, span_ref, &g);
+    if (span == NULL) {
+        /* Stale, or a live span of another arena. */
+        mp__slot_view v;
         mp__slot_restore(slot, ref);
-        return mp__fail(span == NULL ? MP_ESTALE : MP_EINVAL);
+        return mp__fail(read_span(span_ref, &v) ? MP_EINVAL : MP_ESTALE);
     }
-    size_t offset = atomic_load_explicit(&span->data, memory_order_relaxed) - (uintptr_t)a->code;
-    size_t g = offset / GRANULE,
-           n = atomic_load_explicit(&span->len, memory_order_relaxed) / GRANULE;
+    size_t n = atomic_load_explicit(&span->len, memory_order_relaxed) / GRANULE;
     set_bits(a, g, n, false);
-    for (size_t p = g / a->per_page; p <= (g + n - 1) / a->per_page; p++)
+    for (size_t p = g >> a->page_shift; p <= (g + n - 1) >> a->page_shift; p++)
         a->live[p]--;
     a->start[g] = 0;
     /* The page may take spans again (flip mode): its free granules before
      * the span count too. */
-    size_t page_start = g / a->per_page * a->per_page;
+    size_t page_start = g >> a->page_shift << a->page_shift;
     if (page_start < a->hint) a->hint = page_start;
     a->used -= n;
     a->spans_live--;
-    mp__slot_free(span, span_ref->slot);
+    if (mp__slot_end(span)) keep_slot(a, span, span_ref->slot);
     mp__slot_restore(slot, ref);
     return MP_OK;
 }
@@ -644,8 +734,15 @@ mp_status mp__code_arena_free(mp__ref *ref) {
         mp__slot_restore(slot, ref);
         return s;
     }
-    /* The code is gone and every reference with it; bookkeeping that could
-     * not be given back stays mapped, and nothing can reach it. */
+    /* The code is gone and every reference with it; the kept slots go back
+     * to the registry; bookkeeping that could not be given back stays
+     * mapped, and nothing can reach it. */
+    while (a->spare != 0) {
+        uint32_t index = a->spare;
+        mp__slot *span = mp__registry_slot(index);
+        a->spare = span->next_free;
+        mp__registry_give(span, index);
+    }
     (void)mp__os.release(a, a->meta_size);
     mp__slot_free(slot, ref->slot);
     return MP_OK;

@@ -703,9 +703,10 @@ static bool query_gaps(int fd, mp__near_search *search) {
         at = q.vma_end;
     }
     if (!done) return false;
+    for (size_t i = 0; i < found; i++)
+        mp__near_offer(search, from[i], to[i]);
     mp__spin_lock(&near_cache_lock);
     for (size_t i = 0; i < found; i++) {
-        mp__near_offer(search, from[i], to[i]);
         /* Out first, so that the cache holds it once. */
         mp__near_gaps_take(&near_cache, from[i], to[i] - from[i]);
         mp__near_gaps_keep(&near_cache, from[i], to[i]);

@@ -5,23 +5,14 @@
 #include "runtime/spin.h"
 #include "runtime/status.h"
 
-/* Slots come in chunks of CHUNK_SLOTS, at most MAX_CHUNKS of them: about
- * four million live page sets, more than any OS allows mappings. */
-#define CHUNK_SHIFT 12
-#define CHUNK_SLOTS ((uint32_t)1 << CHUNK_SHIFT)
-#define MAX_CHUNKS 1024u
-
 /* A slot index that ends the free list; also never a valid index, since the
- * index is below MAX_CHUNKS * CHUNK_SLOTS. */
+ * index is below MP__MAX_CHUNKS * MP__CHUNK_SLOTS. */
 #define NO_SLOT UINT32_MAX
 
-/* The generation of a slot that is free or retired: its low two bits set. */
-#define FREE_BITS 3u
+_Atomic(mp__slot *) mp__registry_chunks[MP__MAX_CHUNKS];
 
-static _Atomic(mp__slot *) chunks[MAX_CHUNKS];
-
-/* Guards free_head, next_index and every next_free; held for a few
- * instructions, never across a system call. */
+/* Guards free_head, next_index and the next_free of every slot on the free
+ * list; held for a few instructions, never across a system call. */
 static atomic_flag lock = ATOMIC_FLAG_INIT;
 static uint32_t free_head = NO_SLOT;
 /* The next never-used index. Index 0 is never handed out, so that a zeroed
@@ -35,19 +26,12 @@ static atomic_uint_least32_t used_index = 1;
 void (*volatile mp__race_hook)(void);
 #endif
 
-mp__slot *mp__registry_slot(uint32_t index) {
-    uint32_t chunk = index >> CHUNK_SHIFT;
-    if (chunk >= MAX_CHUNKS) return NULL;
-    mp__slot *slots = atomic_load_explicit(&chunks[chunk], memory_order_acquire);
-    return slots == NULL ? NULL : &slots[index & (CHUNK_SLOTS - 1)];
-}
-
 /* Makes sure the chunk that holds index exists. Maps it without the lock:
  * of two threads that map the same chunk, one installs its mapping and the
  * other gives its own back. */
 static bool add_chunk(uint32_t index) {
     size_t page = mp__os_cfg.page_size;
-    size_t size = (CHUNK_SLOTS * sizeof(mp__slot) + page - 1) / page * page;
+    size_t size = (MP__CHUNK_SLOTS * sizeof(mp__slot) + page - 1) / page * page;
     void *mem;
     if (mp__os.reserve(size, 0, 0, &mem) != MP_OK) return false;
     if (mp__os.commit(mem, size, MP__PROT_READ | MP__PROT_WRITE) != MP_OK) {
@@ -58,8 +42,8 @@ static bool add_chunk(uint32_t index) {
     }
     /* Fresh pages read as zeros: every slot starts free, at generation 0. */
     mp__slot *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&chunks[index >> CHUNK_SHIFT], &expected,
-                                                 (mp__slot *)mem, memory_order_acq_rel,
+    if (!atomic_compare_exchange_strong_explicit(&mp__registry_chunks[index >> MP__CHUNK_SHIFT],
+                                                 &expected, (mp__slot *)mem, memory_order_acq_rel,
                                                  memory_order_acquire)) {
         (void)mp__os.release(mem, size);
     }
@@ -74,7 +58,7 @@ mp__slot *mp__registry_alloc(uint32_t *index) {
         if (i != NO_SLOT) {
             slot = mp__registry_slot(i);
             free_head = slot->next_free;
-        } else if (next_index >= MAX_CHUNKS * CHUNK_SLOTS) {
+        } else if (next_index >= MP__MAX_CHUNKS * MP__CHUNK_SLOTS) {
             mp__spin_unlock(&lock);
             mp__fail(MP_ENOMEM);
             return NULL;
@@ -95,14 +79,18 @@ mp__slot *mp__registry_alloc(uint32_t *index) {
     }
 }
 
-mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
+mp__slot *mp__slot_hold_wait(const mp__ref *ref, unsigned prot) {
     if (!mp__gen_live(ref->gen)) return NULL;
     mp__slot *slot = mp__registry_slot(ref->slot);
     if (slot == NULL) return NULL;
-    /* A sealed slot is never held (registry.h). Its access word keeps
-     * MP__SEALED for good, so this unlocked look cannot be out of date in a
-     * way that matters: any ref to a sealed slot is refused. */
-    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) & MP__SEALED) return NULL;
+    /* A sealed slot is never held, a kept one only by its keeper, which
+     * asks for its exact word (registry.h). A sealed slot's access word
+     * keeps MP__SEALED for good, and a kept one's changes only under its
+     * keeper's lock, so this unlocked look cannot be out of date in a way
+     * that matters: the slot is the one ref was made for, or ref is stale
+     * and the hold below fails anyway. */
+    unsigned now = atomic_load_explicit(&slot->prot, memory_order_relaxed);
+    if ((now & MP__SEALED) || ((now & MP__KEPT) && now != prot)) return NULL;
     uint32_t held = ref->gen + 1;
     unsigned rounds = 0;
     for (;;) {
@@ -116,67 +104,21 @@ mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
         if (seen != ref->gen && seen != held) return NULL;
         mp__backoff(&rounds);
     }
-    /* The fields change only after the generation did (registry.h). */
-    atomic_thread_fence(memory_order_release);
-#ifdef MP_FAULT_INJECTION
-    /* Tests widen the window in which a call holds a slot. */
-    if (mp__race_hook != NULL) mp__race_hook();
-#endif
-    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) != prot) {
-        mp__slot_restore(slot, ref);
-        return NULL;
-    }
-    return slot;
+    return mp__slot_held(slot, ref, prot);
 }
 
-void mp__slot_restore(mp__slot *slot, const mp__ref *ref) {
-    atomic_store_explicit(&slot->gen, ref->gen, memory_order_release);
-}
-
-bool mp__slot_can_renew(const mp__slot *slot) {
-    return (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) != UINT32_MAX;
-}
-
-void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
-    uint32_t gen = (atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS) + 2;
-    atomic_store_explicit(&slot->gen, gen, memory_order_release);
-    ref->slot = index;
-    ref->gen = gen;
-}
-
-void mp__slot_free(mp__slot *slot, uint32_t index) {
-    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | FREE_BITS;
-    atomic_store_explicit(&slot->gen, gen, memory_order_release);
-    /* Only a dual pair sets alt; the next owner of the slot starts without. */
-    atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
-    /* A generation that wrapped would make old references live again once
-     * the slot is reused: retire the slot instead. */
-    if (gen == UINT32_MAX) return;
+void mp__registry_give(mp__slot *slot, uint32_t index) {
     mp__spin_lock(&lock);
     slot->next_free = free_head;
     free_head = index;
     mp__spin_unlock(&lock);
 }
 
-bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
-    if (!mp__gen_live(ref->gen)) return false;
-    mp__slot *slot = mp__registry_slot(ref->slot);
-    if (slot == NULL || atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen)
-        return false;
-    mp__slot_view v;
-    v.data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
-    v.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
-    v.prot = atomic_load_explicit(&slot->prot, memory_order_relaxed);
-    v.alt = (unsigned char *)atomic_load_explicit(&slot->alt, memory_order_relaxed);
-    /* Seqlock read: the fields belong to ref only if the generation did not
-     * move while they were read. */
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&slot->gen, memory_order_relaxed) != ref->gen) return false;
-    *out = v;
-    return true;
+void mp__slot_free(mp__slot *slot, uint32_t index) {
+    if (mp__slot_end(slot)) mp__registry_give(slot, index);
 }
 
-bool mp__registry_read(const mp__ref *ref, mp__slot_view *out) {
+bool mp__registry_wait_read(const mp__ref *ref, mp__slot_view *out) {
     unsigned rounds = 0;
     while (!mp__registry_view(ref, out)) {
         mp__slot *slot = mp__registry_slot(ref->slot);
@@ -255,13 +197,13 @@ bool mp__registry_find(const void *addr, mp__extent *out) {
         if (slot == NULL) continue;
         uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_acquire);
         /* Free slots (and slots taken but not yet published) name nothing. */
-        if ((gen & FREE_BITS) == FREE_BITS || gen == 0) continue;
+        if ((gen & MP__GEN_FREE) == MP__GEN_FREE || gen == 0) continue;
         mp__extent e;
         if (!find_in_slot(slot, a, &e)) continue;
         /* A slot freed while its record was read answers no more. */
         atomic_thread_fence(memory_order_acquire);
         gen = atomic_load_explicit(&slot->gen, memory_order_relaxed);
-        if ((gen & FREE_BITS) == FREE_BITS) continue;
+        if ((gen & MP__GEN_FREE) == MP__GEN_FREE) continue;
         *out = e;
         return true;
     }

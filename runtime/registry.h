@@ -37,6 +37,14 @@
  * reports access (mp_query) masks MP__SEALED off: a sealed page set or
  * frozen vector is still of its kind, with its access.
  *
+ * A kept slot (a code span: runtime/code_arena.c) has MP__KEPT in its
+ * access word: its keeper, the span's arena, changes it only under a lock
+ * of its own (the arena's slot), and mp__slot_hold holds it only for a
+ * call that asks for its exact access word, which no call but the
+ * keeper's does. So no other call ever holds a kept slot, even briefly
+ * with a handle of another type, and the keeper may read it and end its
+ * life with plain stores (mp__slot_end), without a compare-and-swap.
+ *
  * Slots live in chunks that are allocated once and never freed or moved, so
  * reading a generation is safe from any thread, even with a garbage index,
  * and a hot path (a vector's push, a function reference's call) may keep a
@@ -89,7 +97,7 @@ typedef struct mp__extent_cell {
 
 typedef struct mp__slot {
     atomic_uint_least32_t gen; /* 4k + 1 live, 4k + 2 held, 4k + 3 free */
-    uint32_t next_free;        /* free-list link, guarded by the registry lock */
+    uint32_t next_free;        /* free-list link, guarded by the keeper of the list */
     atomic_uintptr_t data;     /* first byte of the data */
     atomic_size_t len;         /* bytes of data */
     atomic_uint prot;          /* MP__PROT_* bits of the data (MP__DUAL for a dual pair) */
@@ -117,6 +125,32 @@ typedef struct mp__slot_view {
     unsigned char *alt;
 } mp__slot_view;
 
+/* The calls that every operation on a page set, vector or span makes
+ * (finding its slot, reading it, the first try of a hold, restore, publish
+ * and end) are inline in this header, the waits and the free list in
+ * registry.c: out of line, the calls cost the code arena's loop of alloc,
+ * write, finalize, call and release about 10% (docs/benchmarks.md). */
+
+/* Slots come in chunks of MP__CHUNK_SLOTS, at most MP__MAX_CHUNKS of them:
+ * about four million live page sets, more than any OS allows mappings. */
+#define MP__CHUNK_SHIFT 12
+#define MP__CHUNK_SLOTS ((uint32_t)1 << MP__CHUNK_SHIFT)
+#define MP__MAX_CHUNKS 1024u
+
+/* The chunks made so far (registry.c); a NULL entry was never made. */
+extern _Atomic(mp__slot *) mp__registry_chunks[MP__MAX_CHUNKS];
+
+/* Returns the slot at index, or NULL if no slot was ever made there. */
+static inline mp__slot *mp__registry_slot(uint32_t index) {
+    uint32_t chunk = index >> MP__CHUNK_SHIFT;
+    if (chunk >= MP__MAX_CHUNKS) return NULL;
+    mp__slot *slots = atomic_load_explicit(&mp__registry_chunks[chunk], memory_order_acquire);
+    return slots == NULL ? NULL : &slots[index & (MP__CHUNK_SLOTS - 1)];
+}
+
+/* The low bits of the generation of a slot that is free or retired. */
+#define MP__GEN_FREE 3u
+
 /* Whether gen is the generation of a live slot. */
 static inline bool mp__gen_live(uint32_t gen) {
     return (gen & 3u) == 1u;
@@ -127,37 +161,123 @@ static inline bool mp__gen_live(uint32_t gen) {
  * failure recorded, when no memory is left for the registry. */
 mp__slot *mp__registry_alloc(uint32_t *index);
 
-/* Holds the slot ref names if ref is live and the slot's mapping has the
- * access prot, waiting while another call holds it. Returns NULL when ref is
- * stale, garbage or of another access. */
-mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot);
+#ifdef MP_FAULT_INJECTION
+/* Called, when set, right after a call wins a slot: tests widen the window
+ * in which a call holds it (tests/reliability/race_test.cc). */
+extern void (*volatile mp__race_hook)(void);
+#endif
 
 /* Ends a hold that changed nothing: ref, and every copy of it, is live
  * again. */
-void mp__slot_restore(mp__slot *slot, const mp__ref *ref);
+static inline void mp__slot_restore(mp__slot *slot, const mp__ref *ref) {
+    atomic_store_explicit(&slot->gen, ref->gen, memory_order_release);
+}
+
+/* The end of every successful hold: keeps the slot if its access is still
+ * prot, now that no other call can change it, else restores it. */
+static inline mp__slot *mp__slot_held(mp__slot *slot, const mp__ref *ref, unsigned prot) {
+    /* The fields change only after the generation did. */
+    atomic_thread_fence(memory_order_release);
+#ifdef MP_FAULT_INJECTION
+    if (mp__race_hook != NULL) mp__race_hook();
+#endif
+    if (atomic_load_explicit(&slot->prot, memory_order_relaxed) == prot) return slot;
+    mp__slot_restore(slot, ref);
+    return NULL;
+}
+
+/* mp__slot_hold for every case but the first try: waits while another
+ * call holds the slot, and refuses sealed and kept slots. */
+mp__slot *mp__slot_hold_wait(const mp__ref *ref, unsigned prot);
+
+/* Holds the slot ref names if ref is live and the slot's mapping has the
+ * access prot, waiting while another call holds it. Returns NULL when ref is
+ * stale, garbage or of another access. The first try is one
+ * compare-and-swap on a slot whose access already is prot. A sealed slot
+ * never has the access a caller asks for (no caller asks for MP__SEALED),
+ * and a kept one has it only for its keeper, so the first try refuses both
+ * as mp__slot_hold_wait does. */
+static inline mp__slot *mp__slot_hold(const mp__ref *ref, unsigned prot) {
+    mp__slot *slot = mp__gen_live(ref->gen) ? mp__registry_slot(ref->slot) : NULL;
+    uint32_t seen = ref->gen;
+    if (slot != NULL && !(prot & MP__SEALED) &&
+        atomic_load_explicit(&slot->prot, memory_order_relaxed) == prot &&
+        atomic_compare_exchange_strong_explicit(&slot->gen, &seen, seen + 1, memory_order_acq_rel,
+                                                memory_order_relaxed)) {
+        return mp__slot_held(slot, ref, prot);
+    }
+    return mp__slot_hold_wait(ref, prot);
+}
 
 /* Whether a held slot can be published at a new generation without its
  * counter wrapping. */
-bool mp__slot_can_renew(const mp__slot *slot);
+static inline bool mp__slot_can_renew(const mp__slot *slot) {
+    return (atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE) != UINT32_MAX;
+}
 
 /* Makes a held slot (or one from mp__registry_alloc) live at a new
  * generation and sets *ref to it. */
-void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref);
+static inline void mp__slot_publish(mp__slot *slot, uint32_t index, mp__ref *ref) {
+    uint32_t gen = (atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE) + 2;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    ref->slot = index;
+    ref->gen = gen;
+}
 
 /* Ends the life of a held slot (or gives back one from mp__registry_alloc):
  * every reference to it is stale from now on, and the slot is reused later
  * unless its generations are used up. */
 void mp__slot_free(mp__slot *slot, uint32_t index);
 
+/* mp__slot_free in two steps, for a caller that keeps free slots of its own
+ * to reuse without the registry's lock (the code arena's spans):
+ * mp__slot_end ends the life of a held slot, or of a kept one by its
+ * keeper, as mp__slot_free does, and returns whether it may be reused; such
+ * a slot, free and owned by nobody else, is fit for mp__slot_publish again,
+ * its next_free a link of its keeper's list, until mp__registry_give hands
+ * it back to the registry. */
+static inline bool mp__slot_end(mp__slot *slot) {
+    uint32_t gen = atomic_load_explicit(&slot->gen, memory_order_relaxed) | MP__GEN_FREE;
+    atomic_store_explicit(&slot->gen, gen, memory_order_release);
+    /* Only a dual pair sets alt; the next owner of the slot starts without. */
+    atomic_store_explicit(&slot->alt, 0, memory_order_relaxed);
+    /* A generation that wrapped would make old references live again once
+     * the slot is reused: retire the slot instead. */
+    return gen != UINT32_MAX;
+}
+void mp__registry_give(mp__slot *slot, uint32_t index);
+
 /* Copies the public fields of the slot ref names into *out if it is live,
  * consistently even while another thread frees or changes it. Never waits
  * and takes no lock (async-signal-safe). */
-bool mp__registry_view(const mp__ref *ref, mp__slot_view *out);
+static inline bool mp__registry_view(const mp__ref *ref, mp__slot_view *out) {
+    if (!mp__gen_live(ref->gen)) return false;
+    mp__slot *slot = mp__registry_slot(ref->slot);
+    if (slot == NULL || atomic_load_explicit(&slot->gen, memory_order_acquire) != ref->gen)
+        return false;
+    mp__slot_view v;
+    v.data = (unsigned char *)atomic_load_explicit(&slot->data, memory_order_relaxed);
+    v.len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+    v.prot = atomic_load_explicit(&slot->prot, memory_order_relaxed);
+    v.alt = (unsigned char *)atomic_load_explicit(&slot->alt, memory_order_relaxed);
+    /* Seqlock read: the fields belong to ref only if the generation did not
+     * move while they were read. */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&slot->gen, memory_order_relaxed) != ref->gen) return false;
+    *out = v;
+    return true;
+}
+
+/* The slow path of mp__registry_read: waits while another call holds the
+ * slot at ref's generation. */
+bool mp__registry_wait_read(const mp__ref *ref, mp__slot_view *out);
 
 /* As mp__registry_view, but while another call holds the slot at ref's
  * generation, waits for it to finish first, so that a live reference is
  * never reported stale because a call on a copy of it is under way. */
-bool mp__registry_read(const mp__ref *ref, mp__slot_view *out);
+static inline bool mp__registry_read(const mp__ref *ref, mp__slot_view *out) {
+    return mp__registry_view(ref, out) || mp__registry_wait_read(ref, out);
+}
 
 /* Records the count (at most MP__SLOT_EXTENTS) address ranges of the
  * object of a slot for mp_query: called by the holder of the slot, or by
@@ -169,9 +289,6 @@ void mp__slot_describe(mp__slot *slot, const mp__extent *extents, size_t count);
  * copies it into *out. Never waits and takes no lock (async-signal-safe);
  * reads every slot ever handed out. */
 bool mp__registry_find(const void *addr, mp__extent *out);
-
-/* Returns the slot at index, or NULL if no slot was ever made there. */
-mp__slot *mp__registry_slot(uint32_t index);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,9 @@
 #
 # asan and tsan also run the tests of the dual mapping (//tests/dual, which
 # exists only with --config=dual) once each, in both modes: the rest of the
-# suite gains nothing from that combination (tools/expected_tests.txt).
+# suite gains nothing from that combination (tools/expected_tests.txt),
+# but for tsan the code arena's, whose threads the thread-test query does
+# not find by name and whose dual mode needs the combination.
 #
 # The sanitizer configs are in .bazelrc (gcc's sanitizers). Each step is one
 # `bazel test` per combination; a run passes when Bazel says every test
@@ -145,9 +147,10 @@ for step in "${steps[@]}"; do
         ;;
     tsan)
         # The dual pair's threads and races, with the window widened
-        # (tests/dual/dual_fault_test.cc).
-        run "tsan [dual] //tests/dual:all" --config=tsan --config=dual \
-            --platform_suffix=-tsan-dual -- //tests/dual:all
+        # (tests/dual/dual_fault_test.cc), and the code arena's, in both of
+        # its modes (Arena.Threads, ArenaFault's racing tests).
+        run "tsan [dual] //tests/dual:all //tests/arena:all" --config=tsan --config=dual \
+            --platform_suffix=-tsan-dual -- //tests/dual:all //tests/arena:all
         if $full; then
             run "tsan [rwx]" --config=tsan --config=rwx --platform_suffix=-tsan-rwx -- //...
         else

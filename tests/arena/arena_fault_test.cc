@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -322,6 +323,49 @@ TEST(ArenaFault, RacingCopies) {
         EXPECT_EQ(stale.load(), 6);
     }
     mp__race_hook = nullptr;
+}
+
+/* A span's handle copied into a page set's handle of the same layout (a
+ * cast) is refused by the page set's calls without their ever holding the
+ * span's slot: the arena releases its spans with plain stores (MP__KEPT,
+ * runtime/registry.h), so a hold of another type, even one that changes
+ * nothing, could end after the release and make the span live again. The
+ * hold's window is widened to 50 ms in the other thread only, and the
+ * release runs 10 ms into it. */
+TEST(ArenaFault, SpanHandleOfAnotherTypeNeverHoldsTheSpan) {
+    static thread_local bool slow = false;
+    mp__race_hook = [] {
+        if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    };
+    mp_code_arena_opts o = {};
+    o.reserve = 1 << 16;
+    mp_code_arena a;
+    ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    mp_code_span s;
+    ASSERT_EQ(mp_code_arena_alloc(&a, 64, &s), MP_OK);
+    Write(&s, 7);
+    ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
+    const mp_code_span copy = s;
+    static_assert(sizeof(mp_pages_rx) == sizeof(mp_code_span), "one reference each");
+    mp_pages_rx as_rx;
+    std::memcpy(&as_rx, &s, sizeof as_rx);
+    std::atomic<bool> started{false};
+    std::thread other([&] {
+        slow = true;
+        started = true;
+        EXPECT_EQ(mp_pages_rx_free(&as_rx), MP_ESTALE);
+    });
+    while (!started.load())
+        std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(mp_code_arena_release(&a, &s), MP_OK);
+    other.join();
+    mp__race_hook = nullptr;
+    EXPECT_EQ(mp_code_span_addr(&copy), nullptr) << "the released span is live again";
+    binop_fn f;
+    EXPECT_EQ(binop_fn_from_span(&copy, 0, &f), MP_ESTALE);
+    EXPECT_EQ(Stats(&a).spans_live, 0u);
+    EXPECT_EQ(mp_code_arena_free(&a), MP_OK);
 }
 
 /* One level down: every raw system call under new, alloc, finalize and free

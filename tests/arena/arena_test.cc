@@ -232,6 +232,61 @@ TEST(Arena, FlipKeepsFinalizedPagesReadExecute) {
     ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
 }
 
+/* In dual mode a new span goes where the span placed last ended (next
+ * fit), not into the space a span has just left, which the CPU may still
+ * hold as instructions; past the end of the committed part it wraps to
+ * the first free granule before the arena commits more. Each function is
+ * written, run and released before the next one is allocated. */
+TEST(Arena, DualPlacesNextFit) {
+    if (!arena_code::kHaveCode) GTEST_SKIP() << "no test code for this architecture";
+    if (!MP_HAVE_DUAL) GTEST_SKIP() << "no dual pairs in this build";
+    size_t page = mp_page_size();
+    mp_code_arena_opts o = {};
+    o.reserve = 8 * page;
+    o.mode = MP_CODE_DUAL;
+    mp_code_arena a;
+    ASSERT_EQ(mp_code_arena_new(&o, &a), MP_OK);
+    uintptr_t base = 0;
+    for (size_t i = 0; i <= page / kGranule; i++) {
+        SCOPED_TRACE(i);
+        mp_code_span s;
+        ASSERT_EQ(mp_code_arena_alloc(&a, kGranule, &s), MP_OK);
+        uintptr_t at = reinterpret_cast<uintptr_t>(mp_code_span_addr(&s));
+        if (i == 0) base = at;
+        /* The page holds page / kGranule granules: the one after the last
+         * wraps to the first. */
+        EXPECT_EQ(at, base + i % (page / kGranule) * kGranule);
+        WriteCode(&s, static_cast<uint32_t>(i % arena_code::kMaxK));
+        ASSERT_EQ(mp_code_arena_finalize(&a), MP_OK);
+        binop_fn f;
+        int64_t r = 0;
+        ASSERT_EQ(binop_fn_from_span(&s, 0, &f), MP_OK);
+        ASSERT_EQ(binop_fn_call(&f, 1, 2, &r), MP_OK);
+        EXPECT_EQ(r, 3 + int64_t(i % arena_code::kMaxK));
+        ASSERT_EQ(mp_code_arena_release(&a, &s), MP_OK);
+        mp_code_stats st;
+        ASSERT_EQ(mp_code_arena_stats(&a, &st), MP_OK);
+        EXPECT_EQ(st.committed, page) << "the committed part did not grow";
+    }
+    /* A live span in the way is stepped over, and a span that does not fit
+     * before the end of the committed part wraps too. */
+    mp_code_span live, next, wide;
+    ASSERT_EQ(mp_code_arena_alloc(&a, kGranule, &live), MP_OK); /* granule 1 */
+    ASSERT_EQ(mp_code_arena_alloc(&a, kGranule, &next), MP_OK);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(mp_code_span_addr(&next)), base + 2 * kGranule);
+    ASSERT_EQ(mp_code_arena_release(&a, &next), MP_OK);
+    ASSERT_EQ(mp_code_arena_alloc(&a, page - 4 * kGranule, &wide), MP_OK);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(mp_code_span_addr(&wide)), base + 3 * kGranule);
+    ASSERT_EQ(mp_code_arena_release(&a, &wide), MP_OK);
+    ASSERT_EQ(mp_code_arena_alloc(&a, 2 * kGranule, &wide), MP_OK);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(mp_code_span_addr(&wide)), base + 2 * kGranule)
+        << "wrapped to the first free run that fits, past the live span";
+    mp_code_stats st;
+    ASSERT_EQ(mp_code_arena_stats(&a, &st), MP_OK);
+    EXPECT_EQ(st.committed, page);
+    ASSERT_EQ(mp_code_arena_free(&a), MP_OK);
+}
+
 /* The model of the random walk. */
 struct Span {
     mp_code_span h;

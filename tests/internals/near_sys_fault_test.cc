@@ -217,21 +217,10 @@ extern "C" int near_fault_far_anchor(int x) {
     return x * 5;
 }
 
-// How many raw calls of one entry were logged since sys_fault_arm.
-int Logged(const char *entry) {
-    const sys_call *calls = nullptr;
-    const size_t n = sys_fault_log(&calls);
-    EXPECT_LT(n, 256u) << "the log is full: counts may be short";
-    int count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += sys_faults::Entry(calls[i], entry);
-    return count;
-}
-
 // How many times the kernel was asked for the mappings (/proc/self/maps
 // opened, to be walked or read) since sys_fault_arm.
 int MapsReadings() {
-    return Logged("open");
+    return sys_faults::Logged("open");
 }
 
 // Whether this kernel answers PROCMAP_QUERY (Linux 6.11) on /proc/self/maps:
@@ -261,7 +250,7 @@ TEST_F(NearSysFault, WalkSparesReadingTheFile) {
     sys_fault_arm(1000000, EINVAL);
     mp__ref r{};
     const mp_status s = mp__pages_new(page, &opts, kRW, &r);
-    const int queries = Logged("ioctl"), reads = Logged("read");
+    const int queries = sys_faults::Logged("ioctl"), reads = sys_faults::Logged("read");
     sys_fault_disarm();
     mp__near_cache_off = false;
     ASSERT_EQ(s, MP_OK);
@@ -293,7 +282,7 @@ TEST_F(NearSysFault, CrowdedWindowIsReadFromTheFile) {
     sys_fault_arm(1000000, EINVAL);
     mp__ref r{};
     const mp_status s = mp__pages_new(page, &opts, kRW, &r);
-    const int reads = Logged("read");
+    const int reads = sys_faults::Logged("read");
     sys_fault_disarm();
     mp__near_cache_off = false;
     ASSERT_EQ(s, MP_OK);

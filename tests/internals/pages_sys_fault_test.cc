@@ -108,16 +108,6 @@ bool HugePagesKnown() {
     return mp__os_cfg.huge_page_size > mp_page_size();
 }
 
-// Whether the log since the last sys_fault_arm holds a call of entry.
-[[maybe_unused]] bool Called(const char *entry) {
-    const sys_call *calls;
-    size_t n = sys_fault_log(&calls);
-    for (size_t i = 0; i < n; i++) {
-        if (std::strcmp(calls[i].entry, entry) == 0) return true;
-    }
-    return false;
-}
-
 class PagesSysFault : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -188,7 +178,7 @@ TEST_F(PagesSysFault, NewWithEveryOption) {
     // seccomp), and then there is no membarrier failure to walk.
     sys_fault_arm(0, 0);
     mp__ref probe = MakeFilled(MP__PROT_READ | MP__PROT_EXEC, 1);
-    const bool membarrier_used = Called("membarrier");
+    const bool membarrier_used = sys_faults::Logged("membarrier") > 0;
     ASSERT_EQ(mp__pages_free(&probe, MP__PROT_READ | MP__PROT_EXEC), MP_OK);
 #endif
     int total = 0;

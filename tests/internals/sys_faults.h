@@ -171,6 +171,17 @@ inline Expected DualMapExpected(const sys_call &c, int code) {
     return PlatformExpected(c, code);
 }
 
+// How many raw calls of entry the log holds since the last sys_fault_arm.
+inline int Logged(const char *entry) {
+    const sys_call *calls = nullptr;
+    const size_t n = sys_fault_log(&calls);
+    EXPECT_LT(n, 256u) << "the log is full: counts may be short";
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += Entry(calls[i], entry);
+    return count;
+}
+
 // Describes a logged call for failure messages: entry, call number, the
 // arguments logged.
 inline std::string Describe(const sys_call &c) {

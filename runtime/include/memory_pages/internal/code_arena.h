@@ -52,14 +52,15 @@ typedef struct mp_code_stats {
 #define MP__CODE_GRANULE 64u
 
 /* Access words of the registry slots of the arena and its spans, beside the
- * access bits and MP__SEALED (8) and MP__PROT_DUAL (16), so that no handle
- * of another type can pass for them. A span's word says whether it is still
- * being written (READ | WRITE) or finalized (READ | EXEC). */
+ * access bits and MP__SEALED (8), MP__PROT_DUAL (16) and MP__KEPT (128), so
+ * that no handle of another type can pass for them. A span's word says
+ * whether it is still being written (READ | WRITE) or finalized
+ * (READ | EXEC); its arena keeps it (MP__KEPT). */
 enum {
     MP__PROT_CODE = 32,
     MP__CODE_ARENA = MP__PROT_CODE | 64,
-    MP__CODE_PENDING = MP__PROT_CODE | MP__PROT_READ | MP__PROT_WRITE,
-    MP__CODE_READY = MP__PROT_CODE | MP__PROT_READ | MP__PROT_EXEC
+    MP__CODE_PENDING = MP__PROT_CODE | MP__KEPT | MP__PROT_READ | MP__PROT_WRITE,
+    MP__CODE_READY = MP__PROT_CODE | MP__KEPT | MP__PROT_READ | MP__PROT_EXEC
 };
 
 mp_status mp__code_arena_new(const mp_code_arena_opts *opts, mp__ref *out);

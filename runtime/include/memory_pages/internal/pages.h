@@ -26,6 +26,12 @@ enum { MP__PROT_NONE = 0, MP__PROT_READ = 1, MP__PROT_WRITE = 2, MP__PROT_EXEC =
  * call for that state accepts a sealed one. The OS layer never sees it. */
 enum { MP__SEALED = 8 };
 
+/* Not an access bit either: in the access word of a slot whose keeper
+ * serializes every change to it under a lock of its own (a code span, kept
+ * by its arena), so that mp__slot_hold holds it only for a call that asks
+ * for that exact word, which only the keeper does (runtime/registry.h). */
+enum { MP__KEPT = 128 };
+
 /* A reference to one live page set: the index of its slot in the registry
  * and the generation the slot had when the reference was made. Every
  * generated handle type holds exactly one, as its only member. An all-zero
