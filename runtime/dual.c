@@ -54,6 +54,11 @@ static mp_status plan_view(size_t len, const mp_pages_opts *o, view_layout *l) {
 static mp_status prepare_views(unsigned char *rw, unsigned char *rx, size_t len,
                                const mp_pages_opts *o) {
     mp_status s;
+    if (o->huge == MP_HUGE_NEVER) {
+        /* Advice, as for page sets; shared memory takes it per mapping. */
+        (void)mp__os.huge_hint(rw, len, false);
+        (void)mp__os.huge_hint(rx, len, false);
+    }
     if (o->no_dump &&
         ((s = mp__os.no_dump(rw, len)) != MP_OK || (s = mp__os.no_dump(rx, len)) != MP_OK)) {
         return s;
@@ -69,10 +74,10 @@ static mp_status prepare_views(unsigned char *rw, unsigned char *rx, size_t len,
 mp_status mp__dual_new(size_t len, const mp_pages_opts *opts, mp__ref *out) {
     static const mp_pages_opts defaults;
     const mp_pages_opts *o = opts != NULL ? opts : &defaults;
-    if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
+    if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_NEVER) return mp__fail(MP_EINVAL);
     if (!MP_HAVE_DUAL) return mp__fail(MP_ENOTSUP);
     /* Shared memory has no explicit huge pages here; MP_HUGE_TRY is a hint
-     * and asks nothing. */
+     * and asks nothing (the system's setting for shared memory decides). */
     if (o->huge == MP_HUGE_REQUIRE) return mp__fail(MP_ENOTSUP);
     view_layout l = {0, 0, 0};
     mp_status s = plan_view(len, o, &l);

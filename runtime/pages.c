@@ -68,9 +68,9 @@ static mp_status prepare_data(unsigned char *data, size_t len, const mp_pages_op
     unsigned first = (o->populate || o->lock) ? rw : prot;
     mp_status s = mp__os.commit(data, len, first);
     if (s != MP_OK) return s;
-    if (o->huge == MP_HUGE_TRY) {
-        /* Only a hint: the pages work either way. */
-        (void)mp__os.huge_hint(data, len, true);
+    if (o->huge == MP_HUGE_TRY || o->huge == MP_HUGE_NEVER) {
+        /* Only advice: the pages work either way. */
+        (void)mp__os.huge_hint(data, len, o->huge == MP_HUGE_TRY);
     }
     if (o->no_dump && (s = mp__os.no_dump(data, len)) != MP_OK) return s;
     if (o->populate && (s = mp__os.populate(data, len)) != MP_OK) return s;
@@ -96,7 +96,7 @@ static void describe(mp__slot *slot, unsigned prot) {
 mp_status mp__pages_new(size_t len, const mp_pages_opts *opts, unsigned prot, mp__ref *out) {
     static const mp_pages_opts defaults;
     const mp_pages_opts *o = opts != NULL ? opts : &defaults;
-    if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
+    if (out == NULL || len == 0 || (unsigned)o->huge > MP_HUGE_NEVER) return mp__fail(MP_EINVAL);
     /* near and max_distance come together or not at all: a placement asked
      * without a distance, or a distance without a place, is a mistake that
      * must not pass as "anywhere". */

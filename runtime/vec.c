@@ -120,9 +120,9 @@ static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard,
         s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
     }
     if (s != MP_OK) return s;
-    if (huge == MP_HUGE_TRY) {
-        /* Only a hint: the pages work either way. */
-        (void)mp__os.huge_hint(base, want, true);
+    if (huge == MP_HUGE_TRY || huge == MP_HUGE_NEVER) {
+        /* Only advice: the pages work either way. */
+        (void)mp__os.huge_hint(base, want, huge == MP_HUGE_TRY);
     }
     m->base = (unsigned char *)base;
     m->reserved = want;
@@ -537,14 +537,18 @@ static size_t prefault_chunk(mp_huge huge) {
     return chunk;
 }
 
-/* Asks, or refuses, huge pages for [from, to) of v's reservation as its
- * policy state says, where that range lies past its huge start: for the
- * pages a move or a decommit mapped afresh, which lost their advice. */
-static void thp_reapply(const mp__vec *v, size_t from, size_t to) {
-    unsigned state = v->thp & THP_STATE;
-    if (!thp_policy(v) || state == THP_NONE) return;
-    from = max_size(from, huge_start(v));
-    if (to > from) (void)mp__os.huge_hint(v->data + from, to - from, state == THP_ON);
+/* Gives [from, to) of v's reservation the huge-page advice that v's option,
+ * or its policy's state past its huge start, calls for: for the pages a move
+ * or a decommit mapped afresh, which lost their advice. */
+static void advise_huge(const mp__vec *v, size_t from, size_t to) {
+    bool on = v->huge == MP_HUGE_TRY;
+    if (v->huge != MP_HUGE_TRY && v->huge != MP_HUGE_NEVER) {
+        unsigned state = v->thp & THP_STATE;
+        if (!thp_policy(v) || state == THP_NONE) return;
+        from = max_size(from, huge_start(v));
+        on = state == THP_ON;
+    }
+    if (to > from) (void)mp__os.huge_hint(v->data + from, to - from, on);
 }
 
 /* Populates [lo, hi) of v and returns the nanoseconds it took, or 0 when it
@@ -678,8 +682,9 @@ static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
         return MP_OK;
     }
     mp_status s = move_mapping(v, need_b, want_b, size);
-    /* The new reservation has no advice past what the move brought. */
-    if (s == MP_OK) thp_reapply(v, v->committed, v->reserved);
+    /* map_reserve advised the new reservation as the option asks; past
+     * what the move brought, it lacks what the policy asked of the old. */
+    if (s == MP_OK && v->huge == MP_HUGE_NO) advise_huge(v, v->committed, v->reserved);
     return s;
 }
 
@@ -709,7 +714,7 @@ mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
         *v = fresh;
         return MP_OK;
     }
-    if ((unsigned)opts->huge > MP_HUGE_REQUIRE) return mp__fail(MP_EINVAL);
+    if ((unsigned)opts->huge > MP_HUGE_NEVER) return mp__fail(MP_EINVAL);
     if (opts->max_capacity != 0 && opts->capacity > opts->max_capacity) return mp__fail(MP_EINVAL);
     size_t unit = commit_unit(opts->huge);
     if (unit == 0) return mp__fail(MP_ENOTSUP); /* no huge pages here */
@@ -970,8 +975,7 @@ static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     mp_status s = mp__os.decommit(from, bytes, v->huge == MP_HUGE_REQUIRE ? MP__OS_HUGE : 0);
     if (s != MP_OK) return s;
     /* The decommitted range is a fresh mapping, which lost the advice. */
-    if (v->huge == MP_HUGE_TRY) (void)mp__os.huge_hint(from, bytes, true);
-    thp_reapply(v, keep, v->committed);
+    advise_huge(v, keep, v->committed);
     v->committed = keep;
     v->cap = keep / size;
     return MP_OK;

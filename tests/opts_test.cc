@@ -230,6 +230,36 @@ TEST(HugePagesTest, TryAsksForTransparentHugePagesWhereTheKernelHasThem) {
     EXPECT_EQ(mp_pages_rw_free(&p), MP_OK);
 }
 
+// MP_HUGE_NEVER refuses transparent huge pages for the data, whatever the
+// kernel's setting: VmFlags "nh" (MADV_NOHUGEPAGE), and not "hg". The
+// advice shows wherever MADV_HUGEPAGE's does: the same flag word of smaps.
+TEST(HugePagesTest, NeverRefusesTransparentHugePagesWhereTheKernelHasThem) {
+    if (!mp_os_capabilities()->thp) {
+        GTEST_SKIP() << "the kernel has no transparent huge pages, or they are turned off "
+                        "(/sys/kernel/mm/transparent_hugepage/enabled)";
+    }
+    if (!mp_test::HugePageHintIsVisible()) {
+        GTEST_SKIP() << "madvise(MADV_HUGEPAGE) does not show in /proc/self/smaps here";
+    }
+    mp_pages_opts opts = {};
+    opts.huge = MP_HUGE_NEVER;
+    opts.guard_pages_after = 1;
+    mp_pages_rw p;
+    ASSERT_EQ(mp_pages_rw_new_opts(4 * Page(), &opts, &p), MP_OK);
+    mp_test::SmapsEntry smaps;
+    ASSERT_TRUE(mp_test::ReadSmaps(mp_pages_rw_data(&p), &smaps));
+    EXPECT_TRUE(smaps.HasFlag("nh")) << "MP_HUGE_NEVER must reach madvise(MADV_NOHUGEPAGE)";
+    EXPECT_FALSE(smaps.HasFlag("hg"));
+    mp_test::FillPattern(mp_pages_rw_data_mut(&p), mp_pages_rw_len(&p), 3);
+    mp_pages_r r;
+    ASSERT_EQ(mp_pages_rw_into_r(&p, &r), MP_OK);
+    ASSERT_TRUE(mp_test::ReadSmaps(mp_pages_r_data(&r), &smaps));
+    EXPECT_TRUE(smaps.HasFlag("nh")) << "a transition lost MADV_NOHUGEPAGE";
+    EXPECT_EQ(mp_test::PatternMismatch(mp_pages_r_data(&r), mp_pages_r_len(&r), 3),
+              mp_pages_r_len(&r));
+    EXPECT_EQ(mp_pages_r_free(&r), MP_OK);
+}
+
 TEST(HugePagesTest, RequireGivesHugePagesOrFailsCleanlyWithoutThem) {
     mp_pages_opts opts = {};
     opts.huge = MP_HUGE_REQUIRE;

@@ -177,7 +177,7 @@ TYPED_TEST(PagesTest, NewOptsWithAnUnknownHugeValueIsInvalid) {
     using S = TypeParam;
     mp_pages_opts opts = {};
     auto p = Sentinel<typename S::Handle>();
-    for (int huge : {MP_HUGE_REQUIRE + 1, 100, -1}) {
+    for (int huge : {MP_HUGE_NEVER + 1, 100, -1}) {
         opts.huge = static_cast<mp_huge>(huge);
         EXPECT_EQ(S::NewOpts(Page(), &opts, &p), MP_EINVAL) << "huge " << huge;
     }

@@ -550,6 +550,30 @@ TEST(Dual, Options) {
     EXPECT_EQ(mp_pages_dual_free(&p), MP_OK);
 }
 
+// MP_HUGE_NEVER reaches both views (VmFlags "nh"), so that no setting of
+// the kernel backs the shared pages with huge pages; elsewhere it asks
+// nothing and succeeds.
+TEST(Dual, HugeNeverRefusesHugePagesInBothViews) {
+    mp_pages_opts opts = {};
+    opts.huge = MP_HUGE_NEVER;
+    mp_pages_dual p;
+    ASSERT_EQ(mp_pages_dual_new_opts(2 * Page(), &opts, &p), MP_OK);
+    mp_pages_dual_data_mut(&p)[0] = 0xc3;
+    EXPECT_EQ(mp_pages_dual_code(&p)[0], 0xc3) << "the views do not share their pages";
+#ifdef __linux__
+    if (mp_os_capabilities()->thp && mp_test::HugePageHintIsVisible()) {
+        const uint8_t *views[] = {mp_pages_dual_data_mut(&p), mp_pages_dual_code(&p)};
+        for (const uint8_t *v : views) {
+            mp_test::SmapsEntry e;
+            ASSERT_TRUE(mp_test::ReadSmaps(v, &e));
+            EXPECT_TRUE(e.HasFlag("nh"));
+            EXPECT_FALSE(e.HasFlag("hg"));
+        }
+    }
+#endif
+    EXPECT_EQ(mp_pages_dual_free(&p), MP_OK);
+}
+
 // Two threads consume copies of one pair at once, many rounds: exactly one
 // wins, the other gets MP_ESTALE. (With a widened window under the
 // fault-injection runtime: dual_fault_test.)

@@ -154,7 +154,7 @@ TEST_F(PagesSysFault, NewWithEveryOption) {
         const char *name;
         mp_pages_opts opts;
     };
-    std::vector<Variant> variants(7);
+    std::vector<Variant> variants(8);
     variants[0].name = "default";
     variants[1].name = "guards";
     variants[1].opts.guard_pages_before = variants[1].opts.guard_pages_after = 2;
@@ -168,8 +168,10 @@ TEST_F(PagesSysFault, NewWithEveryOption) {
     variants[5].opts.guard_pages_before = variants[5].opts.guard_pages_after = 1;
     variants[5].opts.huge = MP_HUGE_TRY;
     variants[5].opts.populate = variants[5].opts.lock = true;
-    variants[6].name = "no_dump";
-    variants[6].opts.no_dump = true;
+    variants[6].name = "huge NEVER";
+    variants[6].opts.huge = MP_HUGE_NEVER;
+    variants[7].name = "no_dump";
+    variants[7].opts.no_dump = true;
     if (!no_dump) variants.pop_back();
     const size_t len = 3 * mp_page_size() + 1, rounded = 4 * mp_page_size();
 #if MP_HAVE_RX && !defined(_WIN32)

@@ -489,6 +489,43 @@ TEST_F(PrefaultHuge, DearHugePagesAreDroppedForTheRestOfTheVector) {
     ASSERT_EQ(MP_OK, vec8_free(&v));
 }
 
+/* MP_HUGE_NEVER opts a vector out of the policy and of the kernel's
+ * setting: with huge pages as cheap as in the first test, its whole
+ * reservation carries MADV_NOHUGEPAGE, also the part a shrink mapped
+ * afresh, and none of it is ever huge. */
+TEST_F(PrefaultHuge, NeverVectorTakesNoHugePagesThroughAShrink) {
+    SKIP_UNLESS_THP();
+    FakeCosts(2000000, 200000);
+    mp_vec_opts opts = {};
+    opts.huge = MP_HUGE_NEVER;
+    vec8 v;
+    ASSERT_EQ(MP_OK, vec8_new_opts(&opts, &v));
+    for (int round = 0; round < 2; round++) {
+        SCOPED_TRACE(round);
+        PushTo(&v, size_t{96} << 20);
+        const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
+        const unsigned char *end = data + vec8_len(&v) * sizeof(elem8);
+        SmapsSum sum;
+        ASSERT_TRUE(SumSmaps(data, end, &sum));
+        EXPECT_EQ(0u, sum.anon_huge) << "huge pages in a vector made with MP_HUGE_NEVER";
+        for (const unsigned char *at : {data, end - 1}) {
+            mp_test::SmapsEntry e;
+            ASSERT_TRUE(mp_test::ReadSmaps(at, &e));
+            EXPECT_TRUE(e.HasFlag("nh")) << "no MADV_NOHUGEPAGE at offset " << at - data;
+            EXPECT_FALSE(e.HasFlag("hg")) << "MADV_HUGEPAGE at offset " << at - data;
+        }
+        /* Shrinking to 8 MiB maps the rest of the committed part afresh. */
+        ASSERT_EQ(MP_OK, vec8_truncate(&v, (size_t{8} << 20) / sizeof(elem8)));
+        ASSERT_EQ(MP_OK, vec8_shrink_to_fit(&v));
+        mp_test::SmapsEntry freed;
+        ASSERT_TRUE(mp_test::ReadSmaps(data + (size_t{48} << 20), &freed));
+        EXPECT_TRUE(freed.HasFlag("nh")) << "the shrink lost MADV_NOHUGEPAGE";
+    }
+    for (size_t i = 0; i < vec8_len(&v); i += 4099)
+        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
+    ASSERT_EQ(MP_OK, vec8_free(&v));
+}
+
 /* The raw madvise refusing MADV_HUGEPAGE and MADV_NOHUGEPAGE with error:
  * every growth succeeds and every element is intact, through the ask and
  * through the drop. */
@@ -529,6 +566,33 @@ TEST_F(PrefaultHuge, FailingHugeAdviceChangesNothingButSpeed) {
         for (size_t i = 0; i < pushed; i += 4099)
             ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
         ASSERT_TRUE(SameElem(MakeElem<elem8>(5), *vec8_at(&v, vec8_len(&v) - 1)));
+        ASSERT_EQ(MP_OK, vec8_free(&v));
+    }
+}
+
+/* A refused MADV_NOHUGEPAGE leaves an MP_HUGE_NEVER vector working: made,
+ * grown past the pre-fault threshold, shrunk (the advice given again) and
+ * freed with MP_OK, every element intact. */
+TEST_F(PrefaultHuge, NeverVectorSurvivesRefusedAdvice) {
+    SKIP_UNLESS_THP();
+    for (int code : {EINVAL, ENOMEM, EAGAIN}) {
+        SCOPED_TRACE(code);
+        huge_advice_calls[0] = huge_advice_calls[1] = 0;
+        huge_advice_error = code;
+        mp__sys.madvise = RefusingHugeAdvice;
+        mp_vec_opts opts = {};
+        opts.huge = MP_HUGE_NEVER;
+        vec8 v;
+        ASSERT_EQ(MP_OK, vec8_new_opts(&opts, &v));
+        PushTo(&v, size_t{16} << 20);
+        ASSERT_EQ(MP_OK, vec8_truncate(&v, 1000));
+        ASSERT_EQ(MP_OK, vec8_shrink_to_fit(&v));
+        mp__sys.madvise = mp__sys_native.madvise;
+        EXPECT_EQ(0, huge_advice_calls[0]) << "MADV_HUGEPAGE asked for a never-huge vector";
+        EXPECT_EQ(2, huge_advice_calls[1]) << "MADV_NOHUGEPAGE not asked at new and at the shrink";
+        ASSERT_EQ(1000u, vec8_len(&v));
+        for (size_t i = 0; i < vec8_len(&v); i++)
+            ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
         ASSERT_EQ(MP_OK, vec8_free(&v));
     }
 }

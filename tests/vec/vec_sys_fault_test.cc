@@ -543,21 +543,24 @@ TYPED_TEST(VecSysFaultTest, GivingMemoryBack) {
             [](S *s) { return Ops::ShrinkToFit(&s->v); },
             [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
     });
-    c.name = "shrink_to_fit with huge TRY (the hint given again)";
-    total += ForEachError(c.name, [&](const OsError &e) {
-        return Walk<V>(
-            c, e,
-            [&](S *s) {
-                mp_vec_opts opts = {};
-                opts.huge = MP_HUGE_TRY;
-                opts.max_capacity = 2 * n;
-                ASSERT_EQ(MP_OK, Ops::NewOpts(&opts, &s->v));
-                Fill(&s->v, n);
-                ASSERT_EQ(MP_OK, Ops::Clear(&s->v));
-            },
-            [](S *s) { return Ops::ShrinkToFit(&s->v); },
-            [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
-    });
+    for (mp_huge huge : {MP_HUGE_TRY, MP_HUGE_NEVER}) {
+        c.name = huge == MP_HUGE_TRY ? "shrink_to_fit with huge TRY (the advice given again)"
+                                     : "shrink_to_fit with huge NEVER (the advice given again)";
+        total += ForEachError(c.name, [&](const OsError &e) {
+            return Walk<V>(
+                c, e,
+                [&](S *s) {
+                    mp_vec_opts opts = {};
+                    opts.huge = huge;
+                    opts.max_capacity = 2 * n;
+                    ASSERT_EQ(MP_OK, Ops::NewOpts(&opts, &s->v));
+                    Fill(&s->v, n);
+                    ASSERT_EQ(MP_OK, Ops::Clear(&s->v));
+                },
+                [](S *s) { return Ops::ShrinkToFit(&s->v); },
+                [](S *s) { EXPECT_EQ(0u, Ops::Capacity(&s->v)); });
+        });
+    }
     c.name = "shrink_to_fit";
     total += ForEachError(c.name, [&](const OsError &e) {
         return Walk<V>(

@@ -67,9 +67,18 @@ typedef struct mp_os_caps {
 /* Returns the capabilities of this system; never NULL. */
 const mp_os_caps *mp_os_capabilities(void);
 
-/* Whether pages should be backed by huge pages. MP_HUGE_TRY is a hint that
- * the OS may ignore; MP_HUGE_REQUIRE fails unless the OS gives huge pages. */
-typedef enum mp_huge { MP_HUGE_NO = 0, MP_HUGE_TRY, MP_HUGE_REQUIRE } mp_huge;
+/* Whether pages should be backed by huge pages.
+ *  - MP_HUGE_NO (the default) asks nothing of page sets: the system's setting
+ *    decides (Linux's transparent huge pages may back them under "always").
+ *    A vector decides for itself once it is large (docs/paged_vec.md, "Huge
+ *    pages").
+ *  - MP_HUGE_TRY asks for transparent huge pages: a hint the OS may ignore.
+ *  - MP_HUGE_REQUIRE fails unless the OS gives huge pages.
+ *  - MP_HUGE_NEVER asks for small pages only, whatever the system's setting
+ *    (MADV_NOHUGEPAGE; nothing to ask where huge pages come only on
+ *    request). Advice like MP_HUGE_TRY: a kernel that refuses it changes
+ *    memory use, never a status or the data. */
+typedef enum mp_huge { MP_HUGE_NO = 0, MP_HUGE_TRY, MP_HUGE_REQUIRE, MP_HUGE_NEVER } mp_huge;
 
 /* Options for mp_pages_S_new_opts. All zero means the defaults. */
 typedef struct mp_pages_opts {
