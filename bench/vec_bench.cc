@@ -16,9 +16,9 @@
  *      malloc + free;
  *   4  building, random reads and a sequential scan over 1 GiB, with
  *      transparent huge pages asked for (MP_HUGE_TRY), left to the
- *      adaptive policy of runtime/vec.c (the default), and turned off for
- *      the process (prctl PR_SET_THP_DISABLE: small pages, as before the
- *      policy); workload 1 has that "THP off" PagedVec too;
+ *      adaptive policy of runtime/vec.c (the default), and refused
+ *      (MP_HUGE_NEVER: small pages, as before the policy); workload 1 has
+ *      that "never huge" PagedVec too;
  *   8  push 16K int32 + clear, many times, into a vector that stays in the
  *      L2 cache: the cost of push's liveness check (issue 11), against the
  *      same loop without the check and against the realloc vector;
@@ -40,7 +40,6 @@
  */
 #include <sys/mman.h>
 #ifdef __linux__
-#include <sys/prctl.h>
 #endif
 
 #include <cinttypes>
@@ -102,19 +101,7 @@ bool StatusFail(const char *what, mp_status s) {
     return mpb_fail("%s: %s", what, mp_status_str(s));
 }
 
-/* ---- Transparent huge pages: turning them off, and what smaps says ---- */
-
-/* Turns transparent huge pages off (or back on) for the whole process,
- * MADV_HUGEPAGE included: the opt-out of docs/paged_vec.md. Returns false
- * where the kernel cannot (then the contender runs with them). */
-bool ThpOff(bool off) {
-#if defined(__linux__) && defined(PR_SET_THP_DISABLE)
-    return prctl(PR_SET_THP_DISABLE, off ? 1 : 0, 0, 0, 0) == 0;
-#else
-    (void)off;
-    return false;
-#endif
-}
+/* ---- Transparent huge pages: what smaps says ---- */
 
 /* Returns the KiB of [p, p + len) backed by transparent huge pages, the
  * sum of AnonHugePages over the mappings of /proc/self/smaps that overlap
@@ -194,8 +181,8 @@ bool Fragment(size_t gib) {
 
 enum { kLimit, kPopulateAhead, kTouchAhead, kPaged, kPagedSmall, kRealloc, kStd, kFillCount };
 const char *const kFillNames[kFillCount] = {
-    "presized mapping", "populate-ahead fill", "touch-ahead fill", "PagedVec",
-    "PagedVec THP off", "realloc vector",      "std::vector"};
+    "presized mapping",    "populate-ahead fill", "touch-ahead fill", "PagedVec",
+    "PagedVec never huge", "realloc vector",      "std::vector"};
 
 /* What the policy did in the PagedVec runs of workload 1: the most MiB in
  * huge pages, and in how many runs it dropped them. */
@@ -262,12 +249,13 @@ bool FillOnce(size_t c, size_t n, uint64_t *ns, long *peak_kib) {
     }
     case kPaged:
     case kPagedSmall: {
-        /* THP off: the process opts out, before the clock starts. */
-        bool off = c == kPagedSmall && ThpOff(true);
-        start = mpb_clock_ns();
+        /* Never huge: small pages only, as before the policy. */
+        mp_vec_opts o;
+        memset(&o, 0, sizeof o);
+        o.huge = c == kPagedSmall ? MP_HUGE_NEVER : MP_HUGE_NO;
         i32_vec v;
-        mp_status s = i32_vec_new(&v);
-        if (s != MP_OK) return StatusFail("i32_vec_new", s);
+        mp_status s = i32_vec_new_opts(&o, &v);
+        if (s != MP_OK) return StatusFail("i32_vec_new_opts", s);
         for (size_t i = 0; i < n && s == MP_OK; i++)
             s = i32_vec_push(&v, static_cast<int32_t>(i));
         *ns = mpb_clock_ns() - start;
@@ -282,7 +270,6 @@ bool FillOnce(size_t c, size_t n, uint64_t *ns, long *peak_kib) {
             fill_dropped += dropped;
         }
         if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
-        if (off) (void)ThpOff(false);
         break;
     }
     case kRealloc: {
@@ -338,8 +325,8 @@ bool BenchFill(const mpb_opts *opts) {
               Ratio(paged, Best(best, kPopulateAhead, 0)), 1.1);
     /* Only reported: what the huge-page policy gains over small pages, and
      * what it did. */
-    mpb_ratio(opts, "1", "PagedVec", "PagedVec THP off", Ratio(paged, Best(best, kPagedSmall, 0)),
-              0);
+    mpb_ratio(opts, "1", "PagedVec", "PagedVec never huge",
+              Ratio(paged, Best(best, kPagedSmall, 0)), 0);
     mpb_measure(opts, "1", "PagedVec, most in huge pages", Mib(fill_huge_kib), "MiB");
     printf("  1   the policy dropped huge pages in %d of %d PagedVec runs\n", fill_dropped,
            fill_runs);
@@ -479,8 +466,8 @@ bool BenchBig(const mpb_opts *opts) {
 
 /* ---- Workload 4: 1 GiB with and without transparent huge pages ---- */
 
-enum { kHugeOff, kPolicy, kHugeOn, kHugeCount };
-const char *const kHugeNames[kHugeCount] = {"PagedVec THP off", "PagedVec policy",
+enum { kHugeNever, kPolicy, kHugeOn, kHugeCount };
+const char *const kHugeNames[kHugeCount] = {"PagedVec never huge", "PagedVec policy",
                                             "PagedVec huge on"};
 enum { kBuild, kRandom, kScan };
 
@@ -507,10 +494,7 @@ bool BenchHuge(const mpb_opts *opts) {
     auto run = [&](size_t c, uint64_t *ns) {
         mp_vec_opts o;
         memset(&o, 0, sizeof o);
-        o.huge = c == kHugeOn ? MP_HUGE_TRY : MP_HUGE_NO;
-        /* THP off: the process opts out, before the clock starts, and
-         * turns them back on after the contender. */
-        bool off = c == kHugeOff && ThpOff(true);
+        o.huge = c == kHugeOn ? MP_HUGE_TRY : c == kHugeNever ? MP_HUGE_NEVER : MP_HUGE_NO;
         uint64_t start = mpb_clock_ns();
         i32_vec v;
         mp_status s = i32_vec_new_opts(&o, &v);
@@ -545,11 +529,10 @@ bool BenchHuge(const mpb_opts *opts) {
                 ok = mpb_fail("%s: the scan summed wrong", kHugeNames[c]);
         }
         if ((s = i32_vec_free(&v)) != MP_OK) ok = StatusFail("i32_vec_free", s);
-        if (off) (void)ThpOff(false);
         return ok;
     };
-    printf("4: %zu int32 (push to build, %zu random reads, a scan): THP off, the policy, huge "
-           "pages asked for\n",
+    printf("4: %zu int32 (push to build, %zu random reads, a scan): huge pages never, the "
+           "policy, huge pages asked for\n",
            n, reads);
     uint64_t best[kHugeCount * MPB_MAX_METRICS];
     if (!Interleave(opts, kHugeCount, run, best)) return false;
@@ -568,9 +551,9 @@ bool BenchHuge(const mpb_opts *opts) {
         char on[64], policy[64], off[64];
         snprintf(on, sizeof on, "huge on, %s", metric[m]);
         snprintf(policy, sizeof policy, "policy, %s", metric[m]);
-        snprintf(off, sizeof off, "THP off, %s", metric[m]);
-        mpb_ratio(opts, "4", on, off, Ratio(Best(best, kHugeOn, m), Best(best, kHugeOff, m)), 0);
-        mpb_ratio(opts, "4", policy, off, Ratio(Best(best, kPolicy, m), Best(best, kHugeOff, m)),
+        snprintf(off, sizeof off, "never huge, %s", metric[m]);
+        mpb_ratio(opts, "4", on, off, Ratio(Best(best, kHugeOn, m), Best(best, kHugeNever, m)), 0);
+        mpb_ratio(opts, "4", policy, off, Ratio(Best(best, kPolicy, m), Best(best, kHugeNever, m)),
                   0);
     }
     return true;
