@@ -464,13 +464,26 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  *  - Every populate is timed in the thread's CPU time (mp__os.clock_ns, two
  *    clock reads per chunk of 4 MiB or more): compaction in the kernel
  *    counts, waiting for a CPU on a loaded machine does not (with a wall
- *    clock, two preempted chunks in a row were common under load). Populates of small
- * pages feed a process-wide running estimate of their cost per byte (small_cost); each populate of
- * a vector's huge part is compared with it. When two in a row cost more per byte than the small
- * pages they replace, the vector drops huge pages for the rest of its reservation (MADV_NOHUGEPAGE
- * from the end of what it populated on, which also overrides "always"), and populates small pages
- * from then on. The huge pages it has stay. Two, not one, so that a single populate slowed by
- * preemption does not decide.
+ *    clock, two preempted chunks in a row were common under load).
+ *  - What is timed is the populate and a first write to each page of it
+ *    but the first (touch_pages): the populate alone is not what a page
+ *    costs everywhere. In a virtual machine that shadows the guest's page
+ *    tables (the benchmark machine, docs/benchmarks.md), the populate only
+ *    fills the guest's tables, and the first access to each page then
+ *    takes a fault into the host: 7 to 10 us per small page, 12 times the
+ *    populate, and one per huge page. Timing the populate alone made small
+ *    pages look 20 times cheaper than they are. The vector's owner would
+ *    take those faults on its first writes anyway, so the touch moves the
+ *    cost into the timed part rather than adding one; on bare metal it is
+ *    one store per page that the first write then finds cached.
+ *  - Populates of small pages feed a process-wide running estimate of their
+ *    cost per byte (small_cost); each populate of a vector's huge part is
+ *    compared with it. When two in a row cost more per byte than 3/2 of the
+ *    small pages they replace, the vector drops huge pages for the rest of its
+ *    reservation (MADV_NOHUGEPAGE from the end of what it populated on,
+ *    which also overrides "always"), and populates small pages from then
+ *    on. The huge pages it has stay. Two, not one, so that a single
+ *    populate slowed by preemption does not decide.
  *  - The resident-set bound is the one above: past the huge start a limited
  *    populate ends on the last huge-page boundary at most one chunk past the
  *    elements, and the kernel backs with a huge page only a 2 MiB range that
@@ -498,6 +511,13 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
 #define THP_STATE 3u
 #define THP_STRIKE 4u
 #define THP_STRIKES_TO_DROP 2u
+/* A huge populate is dear when it costs more than 3/2 of the small pages it
+ * replaces: the huge page pays back a populate somewhat dearer with fewer
+ * TLB misses for the vector's life (workload 4's random reads: 0.83x), and
+ * fresh huge pages on the benchmark machine cost 1.05 to 1.15 times small
+ * ones (docs/benchmarks.md), while compaction stalls cost up to 1.84. */
+#define THP_DEAR_NUM 3u
+#define THP_DEAR_DEN 2u
 
 /* The process-wide running estimate of the cost of populating small pages,
  * in nanoseconds per MiB; 0 until one populate of at least PREFAULT_FROM
@@ -551,11 +571,27 @@ static void advise_huge(const mp__vec *v, size_t from, size_t to) {
     if (to > from) (void)mp__os.huge_hint(v->data + from, to - from, on);
 }
 
-/* Populates [lo, hi) of v and returns the nanoseconds it took, or 0 when it
- * failed (then the pages come on first touch). */
+/* Writes to each page of [lo, hi) of v but the first the byte it holds, so
+ * that a page's first access after the populate is part of its timed cost.
+ * Growth populates from the page where the elements end, before it writes
+ * any: the first page may hold elements, which another thread may be
+ * reading through a pointer, and is left alone; every other page lies past
+ * the elements, where nobody reads. */
+static void touch_pages(const mp__vec *v, size_t lo, size_t hi) {
+    size_t page = mp__os_cfg.page_size;
+    for (size_t at = lo + page; at < hi; at += page) {
+        volatile unsigned char *b = v->data + at;
+        *b = *b;
+    }
+}
+
+/* Populates [lo, hi) of v, writes to its pages (touch_pages), and returns
+ * the nanoseconds it took, or 0 when the populate failed (then the pages
+ * come on first touch, untimed). */
 static uint64_t timed_populate(const mp__vec *v, size_t lo, size_t hi) {
     uint64_t start = mp__os.clock_ns();
     if (mp__os.populate(v->data + lo, hi - lo) != MP_OK) return 0;
+    touch_pages(v, lo, hi);
     uint64_t ns = mp__os.clock_ns() - start;
     return ns != 0 ? ns : 1;
 }
@@ -581,7 +617,8 @@ static void populate_small(const mp__vec *v, size_t lo, size_t hi) {
 
 /* Populates [lo, hi) of v, which lies past its huge start, in huge pages
  * where the policy has not dropped them, and judges their cost: two in a
- * row dearer than small pages drop huge pages for the rest of v. */
+ * row dear (THP_DEAR_NUM / THP_DEAR_DEN the cost of small pages) drop huge
+ * pages for the rest of v. */
 static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
     unsigned state = v->thp & THP_STATE;
     if (state == THP_DROPPED) {
@@ -597,7 +634,8 @@ static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
     uint64_t small = __atomic_load_n(&small_cost, __ATOMIC_RELAXED);
     /* Nothing to judge: a failed populate, or no estimate to compare with. */
     if (ns == 0 || small == 0) return;
-    if (per_mib(ns, hi - lo) <= small) {
+    /* Cannot overflow for any populate shorter than a few days (per_mib). */
+    if (per_mib(ns, hi - lo) * THP_DEAR_DEN <= small * THP_DEAR_NUM) {
         v->thp = THP_ON;
         return;
     }
