@@ -39,8 +39,6 @@
  * more (/proc/buddyinfo) before and after.
  */
 #include <sys/mman.h>
-#ifdef __linux__
-#endif
 
 #include <cinttypes>
 #include <cstdio>

@@ -478,8 +478,8 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  *    one store per page that the first write then finds cached.
  *  - Populates of small pages feed a process-wide running estimate of their
  *    cost per byte (small_cost); each populate of a vector's huge part is
- *    compared with it. When two in a row cost more per byte than 3/2 of the
- *    small pages they replace, the vector drops huge pages for the rest of its
+ *    compared with it. When two in a row cost more per byte than the small
+ *    pages they replace, the vector drops huge pages for the rest of its
  *    reservation (MADV_NOHUGEPAGE from the end of what it populated on,
  *    which also overrides "always"), and populates small pages from then
  *    on. The huge pages it has stay. Two, not one, so that a single
@@ -511,13 +511,6 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
 #define THP_STATE 3u
 #define THP_STRIKE 4u
 #define THP_STRIKES_TO_DROP 2u
-/* A huge populate is dear when it costs more than 3/2 of the small pages it
- * replaces: the huge page pays back a populate somewhat dearer with fewer
- * TLB misses for the vector's life (workload 4's random reads: 0.83x), and
- * fresh huge pages on the benchmark machine cost 1.05 to 1.15 times small
- * ones (docs/benchmarks.md), while compaction stalls cost up to 1.84. */
-#define THP_DEAR_NUM 3u
-#define THP_DEAR_DEN 2u
 
 /* The process-wide running estimate of the cost of populating small pages,
  * in nanoseconds per MiB; 0 until one populate of at least PREFAULT_FROM
@@ -617,8 +610,7 @@ static void populate_small(const mp__vec *v, size_t lo, size_t hi) {
 
 /* Populates [lo, hi) of v, which lies past its huge start, in huge pages
  * where the policy has not dropped them, and judges their cost: two in a
- * row dear (THP_DEAR_NUM / THP_DEAR_DEN the cost of small pages) drop huge
- * pages for the rest of v. */
+ * row dearer than small pages drop huge pages for the rest of v. */
 static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
     unsigned state = v->thp & THP_STATE;
     if (state == THP_DROPPED) {
@@ -634,8 +626,7 @@ static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
     uint64_t small = __atomic_load_n(&small_cost, __ATOMIC_RELAXED);
     /* Nothing to judge: a failed populate, or no estimate to compare with. */
     if (ns == 0 || small == 0) return;
-    /* Cannot overflow for any populate shorter than a few days (per_mib). */
-    if (per_mib(ns, hi - lo) * THP_DEAR_DEN <= small * THP_DEAR_NUM) {
+    if (per_mib(ns, hi - lo) <= small) {
         v->thp = THP_ON;
         return;
     }
