@@ -77,7 +77,8 @@ def plot(rows, meta, png):
     values = [r["value"] for r in ratios]
     ax.barh(ys, values, color=[COLORS.get(r["verdict"], "#757575") for r in ratios])
     for y, r in zip(ys, ratios):
-        ax.text(r["value"], y, f" {r['value']:.2f}x", va="center", fontsize=8)
+        # Significant digits, not decimals: the arena's ratios are near 1/400.
+        ax.text(r["value"], y, f" {r['value']:.3g}x", va="center", fontsize=8)
         if r["goal"] != "-":
             ax.plot([float(r["goal"])] * 2, [y - 0.4, y + 0.4], color="black", linewidth=2)
     ax.axvline(1.0, color="#9e9e9e", linestyle=":", linewidth=1)
