@@ -457,22 +457,6 @@ TEST_F(PrefaultHuge, LargeVectorTakesHugePagesPastTheThreshold) {
     ASSERT_EQ(MP_OK, vec8_free(&v));
 }
 
-/* Huge populates that cost what small pages cost: no reason to drop them
- * (they still spare TLB misses), so the vector keeps asking for them. */
-TEST_F(PrefaultHuge, HugePagesAsCheapAsSmallAreKept) {
-    SKIP_UNLESS_THP();
-    FakeCosts(2000000, 2000000);
-    vec8 v;
-    ASSERT_EQ(MP_OK, vec8_new(&v));
-    PushTo(&v, size_t{64} << 20);
-    const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
-    mp_test::SmapsEntry tail;
-    ASSERT_TRUE(mp_test::ReadSmaps(data + vec8_len(&v) * sizeof(elem8) - 1, &tail));
-    EXPECT_TRUE(tail.HasFlag("hg")) << "huge pages dropped though they cost what small pages cost";
-    EXPECT_FALSE(tail.HasFlag("nh"));
-    ASSERT_EQ(MP_OK, vec8_free(&v));
-}
-
 /* Huge populates three times dearer than small pages (as compaction stalls
  * make them on a fragmented machine): the vector drops huge pages after two
  * of them, for the rest of its reservation, and keeps the bound. */
