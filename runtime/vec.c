@@ -985,6 +985,9 @@ mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size, mp
     return settle(v, &h, resize_held(v, n, fill, size, drop, clone));
 }
 
+/* Also V_clear (n = 0), which keeps the capacity: a buffer cleared and
+ * refilled makes no system call and takes no page fault up to it
+ * (shrink_to_fit gives memory back). */
 mp_status mp__vec_truncate(mp__vec *v, size_t n, size_t size, mp__vec_drop_fn drop) {
     held h;
     mp_status s = hold(v, RW, &h);
@@ -1008,17 +1011,6 @@ static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     v->committed = keep;
     v->cap = keep / size;
     return MP_OK;
-}
-
-mp_status mp__vec_clear(mp__vec *v, size_t size, mp__vec_drop_fn drop) {
-    /* Keeps the capacity: a buffer cleared and refilled makes no system
-     * call and takes no page fault up to it (shrink_to_fit gives memory
-     * back). */
-    held h;
-    mp_status s = hold(v, RW, &h);
-    if (s != MP_OK) return s;
-    truncate_held(v, 0, size, drop);
-    return settle(v, &h, MP_OK);
 }
 
 mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size) {

@@ -149,11 +149,7 @@ static inline mp_status res_move_vec_truncate(res_move_vec *v, size_t n) {
 }
 /* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status res_move_vec_clear(res_move_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(res), res_move_vec_elem_drop_);
-    mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(res), res_move_vec_elem_drop_);
-    v->raw_ = w;
-    return s;
+    return res_move_vec_truncate(v, 0);
 }
 /* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status res_move_vec_reserve(res_move_vec *v, size_t additional) {
@@ -379,11 +375,7 @@ static inline mp_status res_vec_truncate(res_vec *v, size_t n) {
 }
 /* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status res_vec_clear(res_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(res), res_vec_elem_drop_);
-    mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(res), res_vec_elem_drop_);
-    v->raw_ = w;
-    return s;
+    return res_vec_truncate(v, 0);
 }
 /* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status res_vec_reserve(res_vec *v, size_t additional) {

@@ -148,6 +148,12 @@ static inline mp_status name_vec_resize(name_vec *v, size_t n, const char * fill
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status name_vec_truncate(name_vec *v, size_t n) {
+    /* Without a drop function only the length changes: inline, as push's
+     * fast path, with the same check (the runtime settles a stale vector). */
+    if (v != NULL && n <= v->raw_.len && mp__vec_live(&v->raw_)) {
+        v->raw_.len = n;
+        return MP_OK;
+    }
     if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(const char *), NULL);
     mp__vec w = v->raw_;
     mp_status s = mp__vec_truncate(&w, n, sizeof(const char *), NULL);
@@ -156,11 +162,7 @@ static inline mp_status name_vec_truncate(name_vec *v, size_t n) {
 }
 /* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status name_vec_clear(name_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(const char *), NULL);
-    mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(const char *), NULL);
-    v->raw_ = w;
-    return s;
+    return name_vec_truncate(v, 0);
 }
 /* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status name_vec_reserve(name_vec *v, size_t additional) {
@@ -378,6 +380,12 @@ static inline mp_status point_vec_resize(point_vec *v, size_t n, struct point fi
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status point_vec_truncate(point_vec *v, size_t n) {
+    /* Without a drop function only the length changes: inline, as push's
+     * fast path, with the same check (the runtime settles a stale vector). */
+    if (v != NULL && n <= v->raw_.len && mp__vec_live(&v->raw_)) {
+        v->raw_.len = n;
+        return MP_OK;
+    }
     if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(struct point), NULL);
     mp__vec w = v->raw_;
     mp_status s = mp__vec_truncate(&w, n, sizeof(struct point), NULL);
@@ -386,11 +394,7 @@ static inline mp_status point_vec_truncate(point_vec *v, size_t n) {
 }
 /* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status point_vec_clear(point_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(struct point), NULL);
-    mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(struct point), NULL);
-    v->raw_ = w;
-    return s;
+    return point_vec_truncate(v, 0);
 }
 /* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status point_vec_reserve(point_vec *v, size_t additional) {
@@ -608,6 +612,12 @@ static inline mp_status u32_vec_resize(u32_vec *v, size_t n, uint32_t fill) {
 }
 /* Drops the elements from n on and keeps the capacity; MP_EINVAL when n > len. */
 static inline mp_status u32_vec_truncate(u32_vec *v, size_t n) {
+    /* Without a drop function only the length changes: inline, as push's
+     * fast path, with the same check (the runtime settles a stale vector). */
+    if (v != NULL && n <= v->raw_.len && mp__vec_live(&v->raw_)) {
+        v->raw_.len = n;
+        return MP_OK;
+    }
     if (v == NULL) return mp__vec_truncate(NULL, n, sizeof(uint32_t), NULL);
     mp__vec w = v->raw_;
     mp_status s = mp__vec_truncate(&w, n, sizeof(uint32_t), NULL);
@@ -616,11 +626,7 @@ static inline mp_status u32_vec_truncate(u32_vec *v, size_t n) {
 }
 /* Drops every element and keeps the capacity (shrink_to_fit gives memory back). */
 static inline mp_status u32_vec_clear(u32_vec *v) {
-    if (v == NULL) return mp__vec_clear(NULL, sizeof(uint32_t), NULL);
-    mp__vec w = v->raw_;
-    mp_status s = mp__vec_clear(&w, sizeof(uint32_t), NULL);
-    v->raw_ = w;
-    return s;
+    return u32_vec_truncate(v, 0);
 }
 /* Makes room for additional more elements, growing by at least doubling; MP_ENOMEM. */
 static inline mp_status u32_vec_reserve(u32_vec *v, size_t additional) {

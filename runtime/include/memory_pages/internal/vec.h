@@ -129,7 +129,6 @@ mp_status mp__vec_extend(mp__vec *v, const void *src, size_t n, size_t size);
 mp_status mp__vec_resize(mp__vec *v, size_t n, const void *fill, size_t size, mp__vec_drop_fn drop,
                          mp__vec_clone_fn clone);
 mp_status mp__vec_truncate(mp__vec *v, size_t n, size_t size, mp__vec_drop_fn drop);
-mp_status mp__vec_clear(mp__vec *v, size_t size, mp__vec_drop_fn drop);
 mp_status mp__vec_reserve(mp__vec *v, size_t additional, size_t size);
 mp_status mp__vec_reserve_exact(mp__vec *v, size_t additional, size_t size);
 mp_status mp__vec_clone(const mp__vec *v, mp__vec *out, size_t size, mp__vec_drop_fn drop,
