@@ -425,6 +425,14 @@ class PrefaultHuge : public ::testing::Test {
     }
 };
 
+/* Checks that v holds what PushTo pushed (every 4099th element), and frees
+ * it. */
+void ExpectPushedAndFree(vec8 *v) {
+    for (size_t i = 0; i < vec8_len(v); i += 4099)
+        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(v, i))) << "element " << i;
+    ASSERT_EQ(MP_OK, vec8_free(v));
+}
+
 /* Huge populates cheaper than small pages (as on a machine with free huge
  * pages): past its huge start the vector asks for huge pages and gets them,
  * within the bound, and never refuses them. */
@@ -452,9 +460,7 @@ TEST_F(PrefaultHuge, LargeVectorTakesHugePagesPastTheThreshold) {
      * others cannot fail the test. */
     EXPECT_GE(past.anon_huge, (static_cast<size_t>(end - start) / 2))
         << "the policy did not give the vector huge pages";
-    for (size_t i = 0; i < vec8_len(&v); i += 4099)
-        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
-    ASSERT_EQ(MP_OK, vec8_free(&v));
+    ExpectPushedAndFree(&v);
 }
 
 /* Huge populates three times dearer than small pages (as compaction stalls
@@ -484,9 +490,7 @@ TEST_F(PrefaultHuge, DearHugePagesAreDroppedForTheRestOfTheVector) {
     EXPECT_TRUE(tail.HasFlag("nh")) << "dear huge pages were not dropped";
     EXPECT_FALSE(tail.HasFlag("hg"));
     EXPECT_EQ(0u, rest.anon_huge) << "huge pages after the drop";
-    for (size_t i = 0; i < vec8_len(&v); i += 4099)
-        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
-    ASSERT_EQ(MP_OK, vec8_free(&v));
+    ExpectPushedAndFree(&v);
 }
 
 /* MP_HUGE_NEVER opts a vector out of the policy and of the kernel's
@@ -521,9 +525,7 @@ TEST_F(PrefaultHuge, NeverVectorTakesNoHugePagesThroughAShrink) {
         ASSERT_TRUE(mp_test::ReadSmaps(data + (size_t{48} << 20), &freed));
         EXPECT_TRUE(freed.HasFlag("nh")) << "the shrink lost MADV_NOHUGEPAGE";
     }
-    for (size_t i = 0; i < vec8_len(&v); i += 4099)
-        ASSERT_TRUE(SameElem(MakeElem<elem8>(i), *vec8_at(&v, i))) << "element " << i;
-    ASSERT_EQ(MP_OK, vec8_free(&v));
+    ExpectPushedAndFree(&v);
 }
 
 /* The raw madvise refusing MADV_HUGEPAGE and MADV_NOHUGEPAGE with error:
