@@ -181,6 +181,15 @@ void mp__os_probe(mp_os_caps *out);
 /* Gives the rest of the calling thread's time slice to other threads. */
 void mp__os_yield(void);
 
+/* Gives [addr, addr + size) the transparent huge-page advice the option
+ * huge asks for: MP_HUGE_TRY asks for huge pages, MP_HUGE_NEVER refuses
+ * them, the others ask nothing. Only advice: the pages work either way, so
+ * a refusal is ignored. */
+static inline void mp__os_huge_advice(void *addr, size_t size, mp_huge huge) {
+    if (huge == MP_HUGE_TRY || huge == MP_HUGE_NEVER)
+        (void)mp__os.huge_hint(addr, size, huge == MP_HUGE_TRY);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,10 +68,7 @@ static mp_status prepare_data(unsigned char *data, size_t len, const mp_pages_op
     unsigned first = (o->populate || o->lock) ? rw : prot;
     mp_status s = mp__os.commit(data, len, first);
     if (s != MP_OK) return s;
-    if (o->huge == MP_HUGE_TRY || o->huge == MP_HUGE_NEVER) {
-        /* Only advice: the pages work either way. */
-        (void)mp__os.huge_hint(data, len, o->huge == MP_HUGE_TRY);
-    }
+    mp__os_huge_advice(data, len, o->huge);
     if (o->no_dump && (s = mp__os.no_dump(data, len)) != MP_OK) return s;
     if (o->populate && (s = mp__os.populate(data, len)) != MP_OK) return s;
     if (o->lock && (s = mp__os.lock(data, len)) != MP_OK) return s;

@@ -120,10 +120,7 @@ static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard,
         s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
     }
     if (s != MP_OK) return s;
-    if (huge == MP_HUGE_TRY || huge == MP_HUGE_NEVER) {
-        /* Only advice: the pages work either way. */
-        (void)mp__os.huge_hint(base, want, huge == MP_HUGE_TRY);
-    }
+    mp__os_huge_advice(base, want, huge);
     m->base = (unsigned char *)base;
     m->reserved = want;
     m->total = want + guard_bytes;
@@ -493,9 +490,9 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  *  - An explicit choice wins: MP_HUGE_TRY vectors ask for huge pages for
  *    their whole reservation and keep them however they cost, and
  *    MP_HUGE_REQUIRE vectors use hugetlb pages. A vector that has acted
- *    (asked or dropped) is never cached on free. A process opts out of the
- *    policy as of any transparent huge page with
- *    prctl(PR_SET_THP_DISABLE) (docs/paged_vec.md, "Huge pages").
+ *    (asked or dropped) is never cached on free. A vector opts out with
+ *    MP_HUGE_NEVER (MADV_NOHUGEPAGE on its whole reservation), a process
+ *    with prctl(PR_SET_THP_DISABLE) (docs/paged_vec.md, "Huge pages").
  *  - Every hint is only a hint: a failed MADV_HUGEPAGE or MADV_NOHUGEPAGE
  *    changes the speed, never a status or an element.
  */
@@ -554,14 +551,14 @@ static size_t prefault_chunk(mp_huge huge) {
  * or its policy's state past its huge start, calls for: for the pages a move
  * or a decommit mapped afresh, which lost their advice. */
 static void advise_huge(const mp__vec *v, size_t from, size_t to) {
-    bool on = v->huge == MP_HUGE_TRY;
-    if (v->huge != MP_HUGE_TRY && v->huge != MP_HUGE_NEVER) {
-        unsigned state = v->thp & THP_STATE;
-        if (!thp_policy(v) || state == THP_NONE) return;
-        from = max_size(from, huge_start(v));
-        on = state == THP_ON;
+    if (!thp_policy(v)) {
+        if (to > from) mp__os_huge_advice(v->data + from, to - from, v->huge);
+        return;
     }
-    if (to > from) (void)mp__os.huge_hint(v->data + from, to - from, on);
+    unsigned state = v->thp & THP_STATE;
+    from = max_size(from, huge_start(v));
+    if (state != THP_NONE && to > from)
+        (void)mp__os.huge_hint(v->data + from, to - from, state == THP_ON);
 }
 
 /* Writes to each page of [lo, hi) of v but the first the byte it holds, so
@@ -618,9 +615,8 @@ static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
         return;
     }
     if (state == THP_NONE) {
-        size_t from = huge_start(v);
-        (void)mp__os.huge_hint(v->data + from, v->reserved - from, true);
         v->thp = THP_ON;
+        advise_huge(v, 0, v->reserved);
     }
     uint64_t ns = timed_populate(v, lo, hi);
     uint64_t small = __atomic_load_n(&small_cost, __ATOMIC_RELAXED);
@@ -633,7 +629,7 @@ static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
     v->thp += THP_STRIKE;
     if (v->thp / THP_STRIKE < THP_STRIKES_TO_DROP) return;
     v->thp = THP_DROPPED;
-    if (hi < v->reserved) (void)mp__os.huge_hint(v->data + hi, v->reserved - hi, false);
+    advise_huge(v, hi, v->reserved);
 }
 
 /* Populates the committed pages of v from byte from (the old end of its
@@ -659,11 +655,11 @@ static void prefault(mp__vec *v, size_t from, size_t end) {
         }
     }
     if (hi <= lo) return;
-    if (!thp_policy(v) || hi <= huge_start(v)) {
+    size_t start = thp_policy(v) ? huge_start(v) : SIZE_MAX;
+    if (hi <= start) {
         populate_small(v, lo, hi);
         return;
     }
-    size_t start = huge_start(v);
     if (lo < start) {
         populate_small(v, lo, start);
         lo = start;
