@@ -425,6 +425,21 @@ class PrefaultHuge : public ::testing::Test {
     }
 };
 
+/* Where a vector that NewPushedTo made lies: its first element, the end
+ * of its elements, and its huge start. */
+struct Pushed {
+    const unsigned char *data, *end, *huge_start;
+};
+
+/* Makes *v with vec8_new and pushes bytes of elements into it (PushTo). */
+void NewPushedTo(vec8 *v, size_t bytes, Pushed *at) {
+    ASSERT_EQ(MP_OK, vec8_new(v));
+    PushTo(v, bytes);
+    at->data = reinterpret_cast<const unsigned char *>(vec8_data(v));
+    at->end = at->data + vec8_len(v) * sizeof(elem8);
+    at->huge_start = reinterpret_cast<const unsigned char *>(fake_huge_from);
+}
+
 /* Checks that v holds what PushTo pushed (every 4099th element), and frees
  * it. */
 void ExpectPushedAndFree(vec8 *v) {
@@ -440,11 +455,9 @@ TEST_F(PrefaultHuge, LargeVectorTakesHugePagesPastTheThreshold) {
     SKIP_UNLESS_THP();
     FakeCosts(2000000, 200000);
     vec8 v;
-    ASSERT_EQ(MP_OK, vec8_new(&v));
-    PushTo(&v, size_t{96} << 20);
-    const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
-    const unsigned char *end = data + vec8_len(&v) * sizeof(elem8);
-    const unsigned char *start = reinterpret_cast<const unsigned char *>(fake_huge_from);
+    Pushed at;
+    ASSERT_NO_FATAL_FAILURE(NewPushedTo(&v, size_t{96} << 20, &at));
+    const unsigned char *data = at.data, *end = at.end, *start = at.huge_start;
     SmapsSum below, past;
     ASSERT_TRUE(SumSmaps(data, start, &below));
     ASSERT_TRUE(SumSmaps(start, end, &past));
@@ -470,11 +483,9 @@ TEST_F(PrefaultHuge, DearHugePagesAreDroppedForTheRestOfTheVector) {
     SKIP_UNLESS_THP();
     FakeCosts(2000000, 6000000);
     vec8 v;
-    ASSERT_EQ(MP_OK, vec8_new(&v));
-    PushTo(&v, size_t{96} << 20);
-    const unsigned char *data = reinterpret_cast<const unsigned char *>(vec8_data(&v));
-    const unsigned char *end = data + vec8_len(&v) * sizeof(elem8);
-    const unsigned char *start = reinterpret_cast<const unsigned char *>(fake_huge_from);
+    Pushed at;
+    ASSERT_NO_FATAL_FAILURE(NewPushedTo(&v, size_t{96} << 20, &at));
+    const unsigned char *data = at.data, *end = at.end, *start = at.huge_start;
     /* Two populates of a chunk each, then the drop: well before here. */
     const unsigned char *late = start + 4 * kChunk;
     mp_test::SmapsEntry first, tail;
