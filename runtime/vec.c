@@ -8,10 +8,13 @@
  * reservation the vector moves to a new one, twice as large: its pages are
  * moved by the OS where it can (mremap on Linux), and copied elsewhere.
  *
- * Capacity is exact: cap = committed / size elements, for any element size,
- * so the cap elements always lie inside the committed bytes, also when the
- * size does not divide the page or is larger than one. Committed bytes are
- * whole commit units: pages, or huge pages for MP_HUGE_REQUIRE.
+ * Capacity is exact: committed / size elements, for any element size, so
+ * they always lie inside the committed bytes, also when the size does not
+ * divide the page or is larger than one. Committed bytes are whole commit
+ * units: pages, or huge pages for MP_HUGE_REQUIRE. The inline push writes
+ * up to v->cap elements (its frontier, at most the capacity) before it
+ * calls the runtime, which is how pushes into committed capacity come back
+ * for pre-faulting (see "Pre-faulting" below).
  *
  * Registry: a vector with a reservation owns a slot in the registry
  * (registry.h) that records its mapping (data and map_base at the first
@@ -342,9 +345,9 @@ mp_status mp__vec_cache_drain(void) {
 
 /* Gives a vector with no reservation its first one, and with it a slot:
  * want_r bytes preferred, at least need_r, with commit bytes committed, or
- * all of it if that is less (then need_r covers what the caller needs). */
-static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t commit,
-                              size_t size) {
+ * all of it if that is less (then need_r covers what the caller needs).
+ * The caller sets the push frontier (set_frontier). */
+static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t commit) {
     uint32_t index;
     mp__slot *slot = mp__registry_alloc(&index);
     if (slot == NULL) return MP_ENOMEM;
@@ -367,15 +370,14 @@ static mp_status open_mapping(mp__vec *v, size_t want_r, size_t need_r, size_t c
     v->data = m.base;
     v->reserved = m.reserved;
     v->committed = commit;
-    v->cap = commit / size;
     publish(v, slot, index, RW);
     return MP_OK;
 }
 
 /* Moves a held vector to a new reservation of at least need_r bytes, with
  * commit bytes committed there, or all of it if that is less (need_r covers
- * what the caller needs, and exceeds v->reserved). The caller's settle()
- * records the new mapping in the slot. */
+ * what the caller needs, and exceeds v->reserved). The caller sets the push
+ * frontier, and its settle() records the new mapping in the slot. */
 static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t size) {
     size_t want_r = v->reserved <= SIZE_MAX / 2 ? max_size(2 * v->reserved, need_r) : need_r;
     mapping m;
@@ -402,7 +404,6 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
     v->data = m.base;
     v->reserved = m.reserved;
     v->committed = commit;
-    v->cap = commit / size;
     return MP_OK;
 }
 
@@ -413,20 +414,30 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
  * kernel to populate a range in one call (MADV_POPULATE_WRITE, Linux 5.14)
  * costs about half as much per page, with no exception per page. So growth
  * populates what the vector is about to use, in chunks of PREFAULT_CHUNK
- * bytes, and in that regime it commits in the same steps, so that the inline
- * push, which calls the runtime only when the vector is full, comes back for
- * the next chunk. The bound, for every growth call (push, insert, extend,
- * resize, reserve): the range it populates ends at most one chunk past the
- * end of the elements the vector holds after the call, so the resident set
- * never runs more than PREFAULT_CHUNK bytes (rounded up to a whole commit
- * unit) ahead of the elements. Calls that make a vector of less than
- * PREFAULT_FROM bytes populate nothing and grow by doubling, as before:
- * small vectors make no extra system call. Vectors made with a capacity
- * (V_with_capacity, mp_vec_opts.capacity) are not populated either: the
- * capacity is committed, as asked, and its pages appear on first touch.
- * Pushes into capacity that reserve made are not populated: the inline push
- * calls the runtime only when the vector is full, and reserve populates
- * just one chunk.
+ * bytes.
+ *
+ * The inline push writes up to the vector's frontier (mp__vec.cap) and then
+ * calls the runtime, which moves the frontier on as growth of a vector
+ * without spare capacity commits: doubling up to one chunk, then a chunk at
+ * a time. It populates the range the frontier moves over, and commits only
+ * what lies past the committed bytes. So a vector grown by pushes commits
+ * and populates in the same steps, and pushes into capacity committed
+ * ahead (by reserve, V_with_capacity, mp_vec_opts.capacity or a cached
+ * reservation) are populated chunk by chunk as they reach it, with no
+ * commit. Moving the frontier changes no memory, so it leaves every copy
+ * of the vector live; a copy with an older frontier only comes back to the
+ * runtime sooner. V_push_within_capacity, which must not call the OS,
+ * writes past the frontier up to the capacity instead.
+ *
+ * The bound, for every growth call (push, insert, extend, resize, reserve):
+ * the range it populates ends at most one chunk past the end of the
+ * elements the vector holds after the call, so the resident set never runs
+ * more than PREFAULT_CHUNK bytes (rounded up to a whole commit unit) ahead
+ * of the elements. Below PREFAULT_FROM bytes nothing is populated and the
+ * frontier is the capacity: small vectors make no extra system call, and a
+ * capacity asked for up front is committed, as asked, and populated only
+ * as pushes reach it (it may never be used: docs/benchmarks.md, workload
+ * 3). Reserve, which writes nothing, populates one chunk past the elements.
  *
  * Populating is a hint: where it fails (no memory right now, or the kernel
  * refuses) the vector has grown all the same, without pre-faulting, and its
@@ -633,17 +644,19 @@ static void populate_huge(mp__vec *v, size_t lo, size_t hi) {
 }
 
 /* Populates the committed pages of v from byte from (the old end of its
- * elements) up to at most one chunk past end (the end of its elements after
- * the call), after a growth call that left v with at least PREFAULT_FROM
- * bytes committed. A failure leaves the pages to be faulted on first touch. */
-static void prefault(mp__vec *v, size_t from, size_t end) {
-    if (v->committed < PREFAULT_FROM) return;
+ * elements) up to upto (the frontier growth moves to, at most the committed
+ * bytes), or at most one chunk past end (the end of its elements after the
+ * call) if that is less, once upto reaches PREFAULT_FROM. Returns where the
+ * populated range ends, or upto when nothing is populated: the new
+ * frontier. A failure leaves the pages to be faulted on first touch. */
+static size_t prefault(mp__vec *v, size_t from, size_t end, size_t upto) {
+    if (upto < PREFAULT_FROM) return upto;
     size_t unit = commit_unit(v->huge);
     size_t chunk = prefault_chunk(v->huge);
     size_t lo = from - from % unit;
-    size_t hi = v->committed;
+    size_t hi = upto;
     if (end <= hi && hi - end > chunk) {
-        /* Cannot overflow: end + chunk < committed. */
+        /* Cannot overflow: end + chunk < upto <= committed. */
         if (thp_stepping(v) && end + chunk > huge_start(v)) {
             /* The last huge-page boundary at or before end + chunk: past
              * end, as the chunk is at least one huge page, and at or past
@@ -654,56 +667,68 @@ static void prefault(mp__vec *v, size_t from, size_t end) {
             (void)mp__round_up(end + chunk, unit, &hi);
         }
     }
-    if (hi <= lo) return;
+    if (hi <= lo) return hi;
     size_t start = thp_policy(v) ? huge_start(v) : SIZE_MAX;
     if (hi <= start) {
         populate_small(v, lo, hi);
-        return;
+        return hi;
     }
     if (lo < start) {
         populate_small(v, lo, start);
         lo = start;
     }
     populate_huge(v, lo, hi);
+    return hi;
 }
 
-/* Makes room for at least need elements (need > v->cap). With amortized, a
- * run of pushes costs amortized constant time: it commits at least twice
- * what is committed, but past PREFAULT_FROM never beyond the next multiple
- * of the pre-fault chunk (a chunk costs two system calls, and the pages it
- * populates cost far more, so stepping by chunks keeps growth linear).
- * Without amortized it commits just the commit units that need asks. */
-static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
-    size_t unit = commit_unit(v->huge);
-    size_t bytes, need_b;
-    if (!mp__mul_size(need, size, &bytes) || !mp__round_up(bytes, unit, &need_b))
-        return mp__fail(MP_EOVERFLOW);
-    size_t want_b = need_b;
-    if (amortized && v->committed <= SIZE_MAX / 2) want_b = max_size(need_b, 2 * v->committed);
+/* Sets v's push frontier (mp__vec.cap) to the elements that fit in its
+ * first ready bytes, or in the committed bytes below PREFAULT_FROM if that
+ * is more (nothing there is populated ahead), never past the capacity. */
+static void set_frontier(mp__vec *v, size_t ready, size_t size) {
+    v->cap = min_size(v->committed, max_size(ready, PREFAULT_FROM)) / size;
+}
+
+/* Where growth to need_b bytes (a whole number of commit units) moves the
+ * push frontier of v. With amortized, a run of pushes costs amortized
+ * constant time: at least twice the frontier, but past PREFAULT_FROM never
+ * beyond the next multiple of the pre-fault chunk (a chunk costs two system
+ * calls, and the pages it populates cost far more, so stepping by chunks
+ * keeps growth linear). Without amortized, just need_b. */
+static size_t growth_target(const mp__vec *v, size_t need_b, size_t size, bool amortized) {
+    if (!amortized) return need_b;
+    size_t front_b = 0;
+    /* Cannot overflow: the frontier lies within the committed units. */
+    (void)mp__round_up(v->cap * size, commit_unit(v->huge), &front_b);
+    size_t want_b = front_b <= SIZE_MAX / 2 ? max_size(need_b, 2 * front_b) : need_b;
     size_t chunk = prefault_chunk(v->huge), stepped;
     /* Past its huge start a vector of the policy steps on chunk boundaries
      * of the address space, so that its chunks are whole huge pages. */
     size_t skew =
         thp_stepping(v) && need_b > huge_start(v) ? (size_t)((uintptr_t)v->data % chunk) : 0;
-    if (amortized && want_b > PREFAULT_FROM && need_b <= SIZE_MAX - skew &&
+    if (want_b > PREFAULT_FROM && need_b <= SIZE_MAX - skew &&
         mp__round_up(need_b + skew, chunk, &stepped)) {
         /* Doubling up to one chunk, then a chunk at a time. */
         want_b = min_size(want_b, stepped - skew);
     }
+    return want_b;
+}
 
+/* Commits at least need_b bytes of v, more than it has committed, and
+ * want_b (>= need_b) if its reservation has room: in place, in a first
+ * reservation, or in a larger one it moves to. */
+static mp_status commit_for(mp__vec *v, size_t need_b, size_t want_b, size_t size) {
     if (v->reserved == 0) {
         /* Default options (made by V_new, or thawed empty): a large
          * reservation; a vector that requires huge pages reserves only what
          * it needs, as hugetlb takes the whole reservation from its pool. */
         size_t want_r = v->huge == MP_HUGE_REQUIRE ? want_b : max_size(DEFAULT_RESERVE, want_b);
-        return open_mapping(v, want_r, need_b, want_b, size);
+        return open_mapping(v, want_r, need_b, want_b);
     }
     if (need_b <= v->reserved) {
         size_t commit = min_size(want_b, v->reserved);
         mp_status s = commit_range(v->data, v->committed, commit);
         if (s != MP_OK) return s;
         v->committed = commit;
-        v->cap = commit / size;
         return MP_OK;
     }
     mp_status s = move_mapping(v, need_b, want_b, size);
@@ -714,15 +739,26 @@ static mp_status grow(mp__vec *v, size_t need, size_t size, bool amortized) {
 }
 
 /* Makes room for n more elements than v holds, of which the call writes
- * `writes` (n, or 0 for reserve); growth pre-faults what the call writes
- * and up to one chunk past it. */
+ * `writes` (n, or 0 for reserve): moves the push frontier past them,
+ * committing what lies past the committed bytes, and pre-faults what the
+ * call writes and up to one chunk past it. */
 static mp_status make_room(mp__vec *v, size_t n, size_t writes, size_t size, bool amortized) {
     if (n > SIZE_MAX - v->len) return mp__fail(MP_EOVERFLOW);
     if (v->len + n <= v->cap) return MP_OK;
-    mp_status s = grow(v, v->len + n, size, amortized);
+    size_t bytes, need_b;
+    if (!mp__mul_size(v->len + n, size, &bytes) ||
+        !mp__round_up(bytes, commit_unit(v->huge), &need_b))
+        return mp__fail(MP_EOVERFLOW);
+    size_t want_b = growth_target(v, need_b, size, amortized);
+    if (need_b > v->committed) {
+        mp_status s = commit_for(v, need_b, want_b, size);
+        if (s != MP_OK) return s;
+    }
     /* Cannot overflow: the elements written fit in the committed bytes. */
-    if (s == MP_OK) prefault(v, v->len * size, (v->len + writes) * size);
-    return s;
+    size_t ready =
+        prefault(v, v->len * size, (v->len + writes) * size, min_size(want_b, v->committed));
+    set_frontier(v, ready, size);
+    return MP_OK;
 }
 
 /* Whether mp_vec_opts are all zero, the defaults. */
@@ -757,8 +793,9 @@ mp_status mp__vec_new(mp__vec *v, const mp_vec_opts *opts, size_t size) {
     }
     fresh.huge = opts->huge;
     fresh.guard = opts->guard;
-    mp_status s = open_mapping(&fresh, want_r, need_r, cap_b, size);
+    mp_status s = open_mapping(&fresh, want_r, need_r, cap_b);
     if (s != MP_OK) return s;
+    set_frontier(&fresh, 0, size);
     *v = fresh;
     return MP_OK;
 }
@@ -777,12 +814,13 @@ mp_status mp__vec_grow(mp__vec *v, size_t size) {
     return settle(v, &h, make_room(v, 1, 1, size, true));
 }
 
-mp_status mp__vec_has_room(const mp__vec *v) {
+mp_status mp__vec_has_room(const mp__vec *v, size_t size) {
     /* No hold: holding may take a fresh registry slot, and this call must
-     * never reach the OS. It only reads v, as the inline path it backs. */
+     * never reach the OS. It only reads v, as the inline path it backs, and
+     * may answer past the push frontier: up to the capacity. */
     if (v == NULL) return mp__fail(MP_EINVAL);
     if (!mp__vec_wait_live(v)) return mp__fail(MP_ESTALE);
-    return v->len < v->cap ? MP_OK : mp__fail(MP_ENOMEM);
+    return v->len < v->committed / size ? MP_OK : mp__fail(MP_ENOMEM);
 }
 
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size) {
@@ -1005,7 +1043,7 @@ static mp_status decommit_beyond(mp__vec *v, size_t keep, size_t size) {
     /* The decommitted range is a fresh mapping, which lost the advice. */
     advise_huge(v, keep, v->committed);
     v->committed = keep;
-    v->cap = keep / size;
+    set_frontier(v, keep, size);
     return MP_OK;
 }
 

@@ -158,6 +158,34 @@ TYPED_TEST(VecApiTest, PushWithinCapacityNeverGrows) {
     EXPECT_EQ(MP_OK, Ops::Free(&v));
 }
 
+/* Push writes inline only up to its frontier, which for a capacity of more
+ * than 1 MiB lies below the capacity (runtime/vec.c, "Pre-faulting");
+ * push_within_capacity fills up to the capacity itself. A push after that
+ * finds the length past its frontier and must still call the runtime, not
+ * store past the committed pages. */
+TYPED_TEST(VecApiTest, PushGrowsAfterPushWithinCapacityPassedItsFrontier) {
+    VEC_TYPES;
+    V v;
+    ASSERT_EQ(MP_OK, Ops::WithCapacity((size_t{2} << 20) / sizeof(Elem), &v));
+    const size_t cap = Ops::Capacity(&v);
+    for (size_t i = 0; i < cap; i++)
+        ASSERT_EQ(MP_OK, Ops::PushWithinCapacity(&v, MakeElem<Elem>(i)));
+    EXPECT_EQ(MP_ENOMEM, Ops::PushWithinCapacity(&v, MakeElem<Elem>(cap)));
+    EXPECT_EQ(cap, Ops::Capacity(&v));
+    // Back to between the frontier (1 MiB) and the capacity, then pushes
+    // through the capacity and beyond.
+    const size_t keep = cap / 4 * 3;
+    ASSERT_EQ(MP_OK, Ops::Truncate(&v, keep));
+    const size_t n = cap + PerPages<Elem>(300);
+    Fill(&v, n - keep, keep);
+    ASSERT_EQ(n, Ops::Len(&v));
+    EXPECT_GE(Ops::Capacity(&v), n);
+    for (size_t i = 0; i < n; i += 997)
+        ASSERT_TRUE(SameElem(MakeElem<Elem>(i), *Ops::At(&v, i))) << "element " << i;
+    ASSERT_TRUE(SameElem(MakeElem<Elem>(n - 1), *Ops::At(&v, n - 1)));
+    EXPECT_EQ(MP_OK, Ops::Free(&v));
+}
+
 TYPED_TEST(VecApiTest, InsertNPlacesTheElements) {
     VEC_TYPES;
     V v;

@@ -655,7 +655,8 @@ TYPED_TEST(VecSysFaultTest, FreezeAndThaw) {
 /* The operations that make no system call, listed so that a walk of them is
  * required to make none: a default new (nothing is reserved until the first
  * element), freeing, freezing and thawing a vector that never reserved, a
- * push within the capacity, pop and truncate. */
+ * push within the capacity, push_within_capacity past push's frontier, pop
+ * and truncate. */
 TYPED_TEST(VecSysFaultTest, OperationsWithoutSystemCalls) {
     using V = TypeParam;
     using Ops = VecOps<V>;
@@ -681,6 +682,18 @@ TYPED_TEST(VecSysFaultTest, OperationsWithoutSystemCalls) {
              Fill(&s->v, 1);
          },
          [](S *s) { return Ops::Push(&s->v, MakeElem<Elem>(1)); }},
+        /* Past push's frontier, which lies at 1 MiB for a larger capacity,
+         * up to the capacity and one more. */
+        {"push_within_capacity to the capacity",
+         [](S *s) { ASSERT_EQ(MP_OK, Ops::WithCapacity((size_t{2} << 20) / sizeof(Elem), &s->v)); },
+         [](S *s) {
+             for (size_t i = 0; i < Ops::Capacity(&s->v); i++) {
+                 mp_status st = Ops::PushWithinCapacity(&s->v, MakeElem<Elem>(i));
+                 if (st != MP_OK) return st;
+             }
+             mp_status full = Ops::PushWithinCapacity(&s->v, MakeElem<Elem>(0));
+             return full == MP_ENOMEM ? MP_OK : full;
+         }},
         {"pop", [](S *s) { Fill(&s->v, 2); }, [](S *s) { return Ops::Pop(&s->v, nullptr); }},
         {"truncate", [](S *s) { Fill(&s->v, 2); }, [](S *s) { return Ops::Truncate(&s->v, 1); }},
     };

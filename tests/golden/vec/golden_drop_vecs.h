@@ -60,7 +60,7 @@ static inline size_t res_move_vec_len(const res_move_vec *v) {
 }
 /* Returns how many elements fit without committing more memory; 0 for NULL or stale. */
 static inline size_t res_move_vec_capacity(const res_move_vec *v) {
-    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.cap : 0;
+    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.committed / sizeof(res) : 0;
 }
 /* Returns the first element; NULL while nothing is reserved, for NULL or stale. */
 static inline res const *res_move_vec_data(const res_move_vec *v) {
@@ -82,8 +82,9 @@ static inline res *res_move_vec_at_mut(res_move_vec *v, size_t i) {
 static inline mp_status res_move_vec_push(res_move_vec *v, res x) {
     if (v == NULL) return mp__vec_grow(NULL, sizeof(res));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
-        /* Full, or stale: the runtime grows the vector, or refuses a stale one. */
+    if (len >= v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        /* At the frontier, or stale: the runtime grows the vector and
+         * pre-faults ahead, or refuses a stale one. */
         mp__vec w = v->raw_;
         mp_status s = mp__vec_grow(&w, sizeof(res));
         v->raw_ = w;
@@ -169,11 +170,12 @@ static inline mp_status res_move_vec_reserve_exact(res_move_vec *v, size_t addit
 }
 /* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
 static inline mp_status res_move_vec_push_within_capacity(res_move_vec *v, res x) {
-    if (v == NULL) return mp__vec_has_room(NULL);
+    if (v == NULL) return mp__vec_has_room(NULL, sizeof(res));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+    /* The capacity, not push's frontier: this push may not call the OS. */
+    if (len >= v->raw_.committed / sizeof(res) || !mp__vec_owned_live(&v->raw_)) {
         mp__vec w = v->raw_;
-        mp_status s = mp__vec_has_room(&w);
+        mp_status s = mp__vec_has_room(&w, sizeof(res));
         if (s != MP_OK) return s;
     }
     ((res *)(void *)v->raw_.data)[len] = x;
@@ -278,7 +280,7 @@ static inline size_t res_vec_len(const res_vec *v) {
 }
 /* Returns how many elements fit without committing more memory; 0 for NULL or stale. */
 static inline size_t res_vec_capacity(const res_vec *v) {
-    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.cap : 0;
+    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.committed / sizeof(res) : 0;
 }
 /* Returns the first element; NULL while nothing is reserved, for NULL or stale. */
 static inline res const *res_vec_data(const res_vec *v) {
@@ -300,8 +302,9 @@ static inline res *res_vec_at_mut(res_vec *v, size_t i) {
 static inline mp_status res_vec_push(res_vec *v, res x) {
     if (v == NULL) return mp__vec_grow(NULL, sizeof(res));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
-        /* Full, or stale: the runtime grows the vector, or refuses a stale one. */
+    if (len >= v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        /* At the frontier, or stale: the runtime grows the vector and
+         * pre-faults ahead, or refuses a stale one. */
         mp__vec w = v->raw_;
         mp_status s = mp__vec_grow(&w, sizeof(res));
         v->raw_ = w;
@@ -395,11 +398,12 @@ static inline mp_status res_vec_reserve_exact(res_vec *v, size_t additional) {
 }
 /* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
 static inline mp_status res_vec_push_within_capacity(res_vec *v, res x) {
-    if (v == NULL) return mp__vec_has_room(NULL);
+    if (v == NULL) return mp__vec_has_room(NULL, sizeof(res));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+    /* The capacity, not push's frontier: this push may not call the OS. */
+    if (len >= v->raw_.committed / sizeof(res) || !mp__vec_owned_live(&v->raw_)) {
         mp__vec w = v->raw_;
-        mp_status s = mp__vec_has_room(&w);
+        mp_status s = mp__vec_has_room(&w, sizeof(res));
         if (s != MP_OK) return s;
     }
     ((res *)(void *)v->raw_.data)[len] = x;

@@ -59,7 +59,7 @@ static inline size_t name_vec_len(const name_vec *v) {
 }
 /* Returns how many elements fit without committing more memory; 0 for NULL or stale. */
 static inline size_t name_vec_capacity(const name_vec *v) {
-    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.cap : 0;
+    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.committed / sizeof(const char *) : 0;
 }
 /* Returns the first element; NULL while nothing is reserved, for NULL or stale. */
 static inline const char * const *name_vec_data(const name_vec *v) {
@@ -81,8 +81,9 @@ static inline const char * *name_vec_at_mut(name_vec *v, size_t i) {
 static inline mp_status name_vec_push(name_vec *v, const char * x) {
     if (v == NULL) return mp__vec_grow(NULL, sizeof(const char *));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
-        /* Full, or stale: the runtime grows the vector, or refuses a stale one. */
+    if (len >= v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        /* At the frontier, or stale: the runtime grows the vector and
+         * pre-faults ahead, or refuses a stale one. */
         mp__vec w = v->raw_;
         mp_status s = mp__vec_grow(&w, sizeof(const char *));
         v->raw_ = w;
@@ -182,11 +183,12 @@ static inline mp_status name_vec_reserve_exact(name_vec *v, size_t additional) {
 }
 /* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
 static inline mp_status name_vec_push_within_capacity(name_vec *v, const char * x) {
-    if (v == NULL) return mp__vec_has_room(NULL);
+    if (v == NULL) return mp__vec_has_room(NULL, sizeof(const char *));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+    /* The capacity, not push's frontier: this push may not call the OS. */
+    if (len >= v->raw_.committed / sizeof(const char *) || !mp__vec_owned_live(&v->raw_)) {
         mp__vec w = v->raw_;
-        mp_status s = mp__vec_has_room(&w);
+        mp_status s = mp__vec_has_room(&w, sizeof(const char *));
         if (s != MP_OK) return s;
     }
     ((const char * *)(void *)v->raw_.data)[len] = x;
@@ -291,7 +293,7 @@ static inline size_t point_vec_len(const point_vec *v) {
 }
 /* Returns how many elements fit without committing more memory; 0 for NULL or stale. */
 static inline size_t point_vec_capacity(const point_vec *v) {
-    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.cap : 0;
+    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.committed / sizeof(struct point) : 0;
 }
 /* Returns the first element; NULL while nothing is reserved, for NULL or stale. */
 static inline struct point const *point_vec_data(const point_vec *v) {
@@ -313,8 +315,9 @@ static inline struct point *point_vec_at_mut(point_vec *v, size_t i) {
 static inline mp_status point_vec_push(point_vec *v, struct point x) {
     if (v == NULL) return mp__vec_grow(NULL, sizeof(struct point));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
-        /* Full, or stale: the runtime grows the vector, or refuses a stale one. */
+    if (len >= v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        /* At the frontier, or stale: the runtime grows the vector and
+         * pre-faults ahead, or refuses a stale one. */
         mp__vec w = v->raw_;
         mp_status s = mp__vec_grow(&w, sizeof(struct point));
         v->raw_ = w;
@@ -414,11 +417,12 @@ static inline mp_status point_vec_reserve_exact(point_vec *v, size_t additional)
 }
 /* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
 static inline mp_status point_vec_push_within_capacity(point_vec *v, struct point x) {
-    if (v == NULL) return mp__vec_has_room(NULL);
+    if (v == NULL) return mp__vec_has_room(NULL, sizeof(struct point));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+    /* The capacity, not push's frontier: this push may not call the OS. */
+    if (len >= v->raw_.committed / sizeof(struct point) || !mp__vec_owned_live(&v->raw_)) {
         mp__vec w = v->raw_;
-        mp_status s = mp__vec_has_room(&w);
+        mp_status s = mp__vec_has_room(&w, sizeof(struct point));
         if (s != MP_OK) return s;
     }
     ((struct point *)(void *)v->raw_.data)[len] = x;
@@ -523,7 +527,7 @@ static inline size_t u32_vec_len(const u32_vec *v) {
 }
 /* Returns how many elements fit without committing more memory; 0 for NULL or stale. */
 static inline size_t u32_vec_capacity(const u32_vec *v) {
-    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.cap : 0;
+    return v != NULL && mp__vec_ok(&v->raw_) ? v->raw_.committed / sizeof(uint32_t) : 0;
 }
 /* Returns the first element; NULL while nothing is reserved, for NULL or stale. */
 static inline uint32_t const *u32_vec_data(const u32_vec *v) {
@@ -545,8 +549,9 @@ static inline uint32_t *u32_vec_at_mut(u32_vec *v, size_t i) {
 static inline mp_status u32_vec_push(u32_vec *v, uint32_t x) {
     if (v == NULL) return mp__vec_grow(NULL, sizeof(uint32_t));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
-        /* Full, or stale: the runtime grows the vector, or refuses a stale one. */
+    if (len >= v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+        /* At the frontier, or stale: the runtime grows the vector and
+         * pre-faults ahead, or refuses a stale one. */
         mp__vec w = v->raw_;
         mp_status s = mp__vec_grow(&w, sizeof(uint32_t));
         v->raw_ = w;
@@ -646,11 +651,12 @@ static inline mp_status u32_vec_reserve_exact(u32_vec *v, size_t additional) {
 }
 /* Appends x if it fits in the capacity; never grows, never calls the OS; MP_ENOMEM when full. */
 static inline mp_status u32_vec_push_within_capacity(u32_vec *v, uint32_t x) {
-    if (v == NULL) return mp__vec_has_room(NULL);
+    if (v == NULL) return mp__vec_has_room(NULL, sizeof(uint32_t));
     size_t len = v->raw_.len;
-    if (len == v->raw_.cap || !mp__vec_owned_live(&v->raw_)) {
+    /* The capacity, not push's frontier: this push may not call the OS. */
+    if (len >= v->raw_.committed / sizeof(uint32_t) || !mp__vec_owned_live(&v->raw_)) {
         mp__vec w = v->raw_;
-        mp_status s = mp__vec_has_room(&w);
+        mp_status s = mp__vec_has_room(&w, sizeof(uint32_t));
         if (s != MP_OK) return s;
     }
     ((uint32_t *)(void *)v->raw_.data)[len] = x;

@@ -19,14 +19,19 @@ extern "C" {
  * Every generated vector type V and its frozen form V_frozen hold one
  * mp__vec as their only member; the generated functions pass it with
  * sizeof(T), the element size, which is never 0. The generated header reads
- * data, len and cap directly on its fast paths (push, pop, at), after
- * mp__vec_live; everything else goes through the functions below. */
+ * data, len, cap and committed directly on its fast paths (push, pop, at,
+ * capacity), after mp__vec_live; everything else goes through the functions
+ * below. */
 typedef struct mp__vec {
     unsigned char *data; /* first element; NULL while nothing is reserved */
     size_t len;          /* elements in use */
-    size_t cap;          /* elements that fit in the committed bytes */
-    size_t committed;    /* accessible bytes from data on, whole commit units */
-    size_t reserved;     /* bytes of address space from data on, guard excluded */
+    /* The push frontier: elements the inline push writes before it calls
+     * the runtime, which then pre-faults ahead (runtime/vec.c,
+     * "Pre-faulting"). At most the capacity, committed / sizeof(T); len may
+     * pass it through push_within_capacity. */
+    size_t cap;
+    size_t committed; /* accessible bytes from data on, whole commit units */
+    size_t reserved;  /* bytes of address space from data on, guard excluded */
     /* The generation counter of ref's registry slot (NULL while there is no
      * slot): slots never move, so the fast paths check liveness with one
      * load of it (mp__vec_live). */
@@ -115,9 +120,10 @@ mp_status mp__vec_with_capacity(mp__vec *v, size_t n, size_t size);
  * path of the generated push, which then stores the element itself. */
 mp_status mp__vec_grow(mp__vec *v, size_t size);
 /* The slow side of the generated push_within_capacity, which never grows:
- * MP_OK when v is live and has room (the caller then stores the element),
- * MP_ENOMEM when it is full, MP_ESTALE, MP_EINVAL. No system call. */
-mp_status mp__vec_has_room(const mp__vec *v);
+ * MP_OK when v is live and has room below its capacity (the caller then
+ * stores the element), MP_ENOMEM when it is full, MP_ESTALE, MP_EINVAL.
+ * No system call. */
+mp_status mp__vec_has_room(const mp__vec *v, size_t size);
 mp_status mp__vec_pop(mp__vec *v, void *out, size_t size);
 mp_status mp__vec_insert(mp__vec *v, size_t i, const void *x, size_t size);
 mp_status mp__vec_insert_n(mp__vec *v, size_t i, const void *src, size_t n, size_t size);
