@@ -167,17 +167,6 @@ TYPED_TEST(PrefaultTest, ExtendResizeAndReserveStayWithinOneChunk) {
     ASSERT_EQ(MP_OK, Ops::Free(&v));
 }
 
-/* Until pushes reach it. */
-TYPED_TEST(PrefaultTest, ACapacityAskedForIsNotPopulated) {
-    using V = TypeParam;
-    using Ops = VecOps<V>;
-    using Elem = typename Ops::Elem;
-    V v;
-    ASSERT_EQ(MP_OK, Ops::WithCapacity((size_t{48} << 20) / sizeof(Elem), &v));
-    EXPECT_EQ(0u, ResidentBytes(Ops::Data(&v), Ops::Capacity(&v) * sizeof(Elem)));
-    ASSERT_EQ(MP_OK, Ops::Free(&v));
-}
-
 /* The ranges populated since the last Clear, as offsets from base. */
 struct PopulateLog {
     static std::vector<std::pair<size_t, size_t>> ranges;
@@ -276,50 +265,46 @@ mp_status FailingPopulate(void *, size_t) {
     return mp__fail_os(MP_ENOMEM, ENOMEM);
 }
 
+/* Pushes n elements i into v while every populate fails, and expects all
+ * of them to land and only the pages they were written to to be resident. */
+template <class V> void PushWhilePopulateFails(V *v, size_t n) {
+    using Ops = VecOps<V>;
+    using Elem = typename Ops::Elem;
+    mp__os.populate = FailingPopulate;
+    mp_status s = MP_OK;
+    for (size_t i = 0; i < n && s == MP_OK; i++)
+        s = Ops::Push(v, MakeElem<Elem>(i));
+    mp__os.populate = mp__os_native.populate;
+    ASSERT_EQ(MP_OK, s);
+    ASSERT_EQ(n, Ops::Len(v));
+    for (size_t i = 0; i < n; i += 4099)
+        ASSERT_TRUE(SameElem(MakeElem<Elem>(i), *Ops::At(v, i))) << "element " << i;
+    const size_t committed = RoundUp(Ops::Capacity(v) * sizeof(Elem), Page());
+    EXPECT_LE(ResidentBytes(Ops::Data(v), committed), RoundUp(n * sizeof(Elem), Page()));
+}
+
 TYPED_TEST(PrefaultTest, AFailedPopulateGrowsWithoutPrefault) {
     using V = TypeParam;
     using Ops = VecOps<V>;
     using Elem = typename Ops::Elem;
-    const size_t n = (size_t{6} << 20) / sizeof(Elem);
     V v;
     ASSERT_EQ(MP_OK, Ops::New(&v));
-    mp__os.populate = FailingPopulate;
-    mp_status s = MP_OK;
-    for (size_t i = 0; i < n && s == MP_OK; i++)
-        s = Ops::Push(&v, MakeElem<Elem>(i));
-    mp__os.populate = mp__os_native.populate;
-    ASSERT_EQ(MP_OK, s);
-    ASSERT_EQ(n, Ops::Len(&v));
-    for (size_t i = 0; i < n; i += 4099)
-        ASSERT_TRUE(SameElem(MakeElem<Elem>(i), *Ops::At(&v, i))) << "element " << i;
-    /* Only the pages the pushes wrote are resident. */
-    const size_t used = RoundUp(n * sizeof(Elem), Page());
-    EXPECT_LE(ResidentBytes(Ops::Data(&v), RoundUp(Ops::Capacity(&v) * sizeof(Elem), Page())),
-              used);
+    PushWhilePopulateFails(&v, (size_t{6} << 20) / sizeof(Elem));
     ASSERT_EQ(MP_OK, Ops::Free(&v));
 }
 
-/* The same for pushes into committed capacity, which only populate. */
-TYPED_TEST(PrefaultFrontierTest, AFailedPopulateLeavesTheCapacityToFirstTouch) {
+/* A capacity asked for is not populated until pushes reach it; where the
+ * populate of those pushes fails, they fault the pages in. */
+TYPED_TEST(PrefaultFrontierTest, ACapacityAskedForWaitsForPushes) {
     using V = TypeParam;
     using Ops = VecOps<V>;
     using Elem = typename Ops::Elem;
-    const size_t n = (size_t{9} << 20) / sizeof(Elem);
     V v;
-    ASSERT_EQ(MP_OK, Ops::WithCapacity((size_t{12} << 20) / sizeof(Elem), &v));
+    ASSERT_EQ(MP_OK, Ops::WithCapacity((size_t{48} << 20) / sizeof(Elem), &v));
     const size_t cap = Ops::Capacity(&v);
-    mp__os.populate = FailingPopulate;
-    mp_status s = MP_OK;
-    for (size_t i = 0; i < n && s == MP_OK; i++)
-        s = Ops::Push(&v, MakeElem<Elem>(i));
-    mp__os.populate = mp__os_native.populate;
-    ASSERT_EQ(MP_OK, s);
-    ASSERT_EQ(n, Ops::Len(&v));
+    EXPECT_EQ(0u, ResidentBytes(Ops::Data(&v), cap * sizeof(Elem)));
+    PushWhilePopulateFails(&v, (size_t{9} << 20) / sizeof(Elem));
     EXPECT_EQ(cap, Ops::Capacity(&v));
-    for (size_t i = 0; i < n; i += 4099)
-        ASSERT_TRUE(SameElem(MakeElem<Elem>(i), *Ops::At(&v, i))) << "element " << i;
-    const size_t used = RoundUp(n * sizeof(Elem), Page());
-    EXPECT_LE(ResidentBytes(Ops::Data(&v), cap * sizeof(Elem)), used);
     ASSERT_EQ(MP_OK, Ops::Free(&v));
 }
 
