@@ -76,12 +76,17 @@ typedef struct mp__os_api {
     /* Changes the access of a committed range. */
     mp_status (*protect)(void *addr, size_t size, unsigned prot);
     /* Moves the pages of the committed range [from, from + size), with their
-     * contents and access, to [to, to + size), a range of another
-     * reservation that is reserved with no access, without copying. The
-     * range at from stays inside its reservation, with no memory behind it,
-     * until that is released. MP_ENOTSUP where the OS cannot move pages (the
-     * caller copies instead); on any failure nothing has moved. */
-    mp_status (*remap)(void *from, size_t size, void *to);
+     * contents and access, to to, without copying, and extends them there
+     * to new_size bytes (>= size) committed with the same access: [to, to +
+     * new_size) is part of another reservation, reserved with no access.
+     * The range at from stays inside its reservation, with no memory behind
+     * it, until that is released. MP_ENOTSUP where the OS cannot move these
+     * pages (no such call, or a range the OS holds as several mappings):
+     * the caller copies instead, and [to, to + new_size) is untouched. On
+     * any failure nothing has moved; after a failure other than MP_ENOTSUP
+     * [to, to + new_size) may have left the reservation, which the caller
+     * then releases whole. */
+    mp_status (*remap)(void *from, size_t size, void *to, size_t new_size);
     /* Returns the memory of a committed range to the OS while it stays
      * accessible as prot (its current access); it reads as zeros after. */
     mp_status (*discard)(void *addr, size_t size, unsigned prot);

@@ -297,22 +297,39 @@ static mp_status posix_decommit(void *addr, size_t size, unsigned flags) {
     return fresh_mapping(addr, size, MP__PROT_NONE);
 }
 
-static mp_status posix_remap(void *from, size_t size, void *to) {
-#if defined(__linux__) && defined(MREMAP_FIXED)
-    /* MREMAP_DONTUNMAP (Linux 5.7) leaves the old range mapped, empty, so
-     * that no other mapping can take its place before the old reservation is
-     * released as a whole. Older kernels refuse the flag with EINVAL, and
-     * kernels before 6.17 refuse with EFAULT a range that spans several
-     * mappings (as it does after an earlier move): the caller copies then. */
-    void *p =
-        mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
-    if (p != MAP_FAILED) return MP_OK;
-    if (errno == EINVAL || errno == EFAULT) return mp__fail_os(MP_ENOTSUP, errno);
-    return fail_errno();
+static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size) {
+#if defined(__linux__) && defined(MREMAP_DONTUNMAP)
+    /* Two moves, so that a failure never leaves part of the range moved.
+     * With MREMAP_FIXED, Linux 6.17 moves a range of several mappings one
+     * after the other, and a failure partway leaves the ones before it
+     * moved (mremap(2)): a vector under RLIMIT_DATA lost its elements that
+     * way (tests/reliability:oom_test on i686). Without MREMAP_FIXED,
+     * mremap moves one mapping, whole or not at all, and refuses a range of
+     * several (EFAULT) without a side effect. So the range first moves to a
+     * place of the kernel's choosing, which touches nothing of ours;
+     * MREMAP_DONTUNMAP (Linux 5.7) leaves the old range mapped and empty, so
+     * that no other mapping can take its place before the old reservation
+     * is released as a whole. Any refusal there, a range of several
+     * mappings or an older kernel among them, is MP_ENOTSUP: the caller
+     * copies instead, into a destination this call has not touched. */
+    void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+    if (p == MAP_FAILED) return mp__fail_os(MP_ENOTSUP, errno);
+    /* Then the one mapping into place, grown there to new_size: the growth
+     * is part of the same mapping, so the next move finds one mapping again
+     * (committing it apart would make two). A single mapping moves and
+     * grows whole or not at all; if not, its pages go back to the old
+     * range, still mapped and writable, by copying, which cannot fail. */
+    if (mp__sys.mremap(p, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED)
+        return MP_OK;
+    mp_status s = fail_errno();
+    memcpy(from, p, size);
+    (void)mp__sys.munmap(p, size);
+    return s;
 #else
     (void)from;
     (void)size;
     (void)to;
+    (void)new_size;
     return mp__fail(MP_ENOTSUP);
 #endif
 }

@@ -197,12 +197,13 @@ static mp_status win_protect(void *addr, size_t size, unsigned prot) {
     return mp__sys.VirtualProtect(addr, size, win_prot(prot), &old) ? MP_OK : fail_last_error();
 }
 
-static mp_status win_remap(void *from, size_t size, void *to) {
+static mp_status win_remap(void *from, size_t size, void *to, size_t new_size) {
     /* Windows cannot move committed private pages to another address (it
      * has no mremap), so the caller copies. */
     (void)from;
     (void)size;
     (void)to;
+    (void)new_size;
     return mp__fail(MP_ENOTSUP);
 }
 

@@ -384,15 +384,16 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
     mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
     if (s != MP_OK) return s;
     commit = min_size(commit, m.reserved);
-    /* Commit the new part first, then move the old pages in front of it, so
-     * that nothing has moved when anything fails. */
-    s = commit_range(m.base, v->committed, commit);
-    if (s == MP_OK && v->committed != 0) {
-        s = mp__os.remap(v->data, v->committed, m.base);
-        if (s == MP_ENOTSUP) {
-            s = commit_range(m.base, 0, v->committed);
-            if (s == MP_OK) memcpy(m.base, v->data, v->len * size);
-        }
+    /* The old pages move and grow to the new commit in one step, which
+     * changes nothing when it fails. Where they cannot move (hugetlb
+     * mappings do not grow by mremap), the new reservation is committed
+     * and the elements copied. */
+    s = MP_ENOTSUP;
+    if (v->committed != 0 && v->huge != MP_HUGE_REQUIRE)
+        s = mp__os.remap(v->data, v->committed, m.base, commit);
+    if (s == MP_ENOTSUP) {
+        s = commit_range(m.base, 0, commit);
+        if (s == MP_OK && v->len != 0) memcpy(m.base, v->data, v->len * size);
     }
     if (s != MP_OK) return undo_mapping(&m, s);
 
@@ -732,9 +733,11 @@ static mp_status commit_for(mp__vec *v, size_t need_b, size_t want_b, size_t siz
         return MP_OK;
     }
     mp_status s = move_mapping(v, need_b, want_b, size);
-    /* map_reserve advised the new reservation as the option asks; past
-     * what the move brought, it lacks what the policy asked of the old. */
-    if (s == MP_OK && v->huge == MP_HUGE_NO) advise_huge(v, v->committed, v->reserved);
+    /* map_reserve advised the new reservation as the option asks; it lacks
+     * what the policy asked of the old, also where the elements came by
+     * copying (a range of several mappings, which the policy's advice
+     * makes, is copied: os.h remap). */
+    if (s == MP_OK && v->huge == MP_HUGE_NO) advise_huge(v, 0, v->reserved);
     return s;
 }
 

@@ -81,9 +81,9 @@ static mp_status protect(void *addr, size_t size, unsigned prot) {
     return mp__os_native.protect(addr, size, prot);
 }
 
-static mp_status remap(void *from, size_t size, void *to) {
+static mp_status remap(void *from, size_t size, void *to, size_t new_size) {
     FAIL_IF_HIT(remap);
-    return mp__os_native.remap(from, size, to);
+    return mp__os_native.remap(from, size, to, new_size);
 }
 
 static mp_status discard(void *addr, size_t size, unsigned prot) {

@@ -140,8 +140,11 @@ inline Expected PlatformExpected(const sys_call &c, int code) {
     if (Entry(c, "mseal") && code == EPERM) {
         return {MP_ENOTSUP, "mseal EPERM -> MP_ENOTSUP"};
     }
-    if (Entry(c, "mremap") && (code == EINVAL || code == EFAULT)) {
-        return {MP_OK, "mremap EINVAL/EFAULT -> copying"};
+    // The first of posix_remap's two moves touches nothing of the vector's:
+    // any failure there is MP_ENOTSUP, and the vector copies instead. A
+    // failure of the second moves the pages back and is the call's status.
+    if (Entry(c, "mremap") && c.nth == 1) {
+        return {MP_OK, "mremap to the kernel's place fails -> copying"};
     }
 #endif
     return {MappedStatus(code), ""};

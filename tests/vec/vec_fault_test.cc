@@ -89,7 +89,7 @@ template <class V> void ExpectUsable(V *v) {
 }
 
 /* Replaces the OS layer's remap with a platform's that has none. */
-mp_status NoRemap(void *, size_t, void *) {
+mp_status NoRemap(void *, size_t, void *, size_t) {
     return MP_ENOTSUP;
 }
 

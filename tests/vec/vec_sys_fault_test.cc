@@ -7,7 +7,7 @@
  * leave every vector it was given exactly as it was (fields, generation
  * raw_.ref.gen, elements) and still usable. Runs whose fault is absorbed by
  * a documented branch must succeed:
- *  - the platform's own branches (sys_faults.h: mremap EINVAL/EFAULT copies,
+ *  - the platform's own branches (sys_faults.h: a failed first mremap copies,
  *    MADV_HUGEPAGE hints are ignored, ...);
  *  - a default reservation refused for lack of memory is retried at the
  *    size needed (vec.c map_reserve);
@@ -122,7 +122,7 @@ template <class V> void ExpectUsable(V *v) {
 
 /* Replaces the OS layer's remap with that of a platform that has none, so
  * that moves copy and the raw calls of the copy are walked too. */
-mp_status NoRemap(void *, size_t, void *) {
+mp_status NoRemap(void *, size_t, void *, size_t) {
     return MP_ENOTSUP;
 }
 
@@ -519,7 +519,7 @@ TYPED_TEST(VecSysFaultTest, Growth) {
     std::printf("[ faults   ] %d injected into growth\n", total);
     std::vector<std::string> branches = {kRetried, kMoveStands};
 #ifndef _WIN32
-    branches.push_back("mremap EINVAL/EFAULT -> copying");
+    branches.push_back("mremap to the kernel's place fails -> copying");
 #endif
     ExpectBranchesRan(branches);
 }

@@ -494,14 +494,14 @@ TYPED_TEST(VecTest, DefaultReservationHoldsAnOrdinaryVector) {
 class NoRemap {
   public:
     NoRemap() : saved_(mp__os.remap) {
-        mp__os.remap = [](void *, size_t, void *) { return MP_ENOTSUP; };
+        mp__os.remap = [](void *, size_t, void *, size_t) { return MP_ENOTSUP; };
     }
     ~NoRemap() {
         mp__os.remap = saved_;
     }
 
   private:
-    mp_status (*saved_)(void *, size_t, void *);
+    mp_status (*saved_)(void *, size_t, void *, size_t);
 };
 
 /* Grows a vector with a small reservation through four moves, checking
