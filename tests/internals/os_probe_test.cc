@@ -76,13 +76,11 @@ bool FixedNoReplaceRefuses() {
 }
 
 // Seals one page of its own for the life of the process, where mseal exists.
+// 462 is mseal in the tables of every architecture; a 64-bit kernel
+// serves it to 32-bit programs too (i686 natively), qemu-user may not.
 bool SealWorks() {
-#ifdef __LP64__
     void *p = FreshPage();
     return p != nullptr && syscall(462, p, mp_page_size(), 0UL) == 0;
-#else
-    return false;
-#endif
 }
 
 bool SyncCoreOffered() {

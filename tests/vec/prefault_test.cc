@@ -539,7 +539,12 @@ struct Pushed {
 
 /* Makes *v with vec8_new and pushes bytes of elements into it (PushTo). */
 void NewPushedTo(vec8 *v, size_t bytes, Pushed *at) {
-    ASSERT_EQ(MP_OK, vec8_new(v));
+    /* A reservation with room for it all, so that the vector never moves
+     * (32-bit vectors reserve 8 MiB by default): the checks read the
+     * mappings where the policy acted. */
+    mp_vec_opts opts = {};
+    opts.max_capacity = 2 * bytes / sizeof(elem8);
+    ASSERT_EQ(MP_OK, vec8_new_opts(&opts, v));
     PushTo(v, bytes);
     at->data = reinterpret_cast<const unsigned char *>(vec8_data(v));
     at->end = at->data + vec8_len(v) * sizeof(elem8);
@@ -701,6 +706,9 @@ TEST_F(PrefaultHuge, NeverVectorSurvivesRefusedAdvice) {
         mp__sys.madvise = RefusingHugeAdvice;
         mp_vec_opts opts = {};
         opts.huge = MP_HUGE_NEVER;
+        /* Room for it all: a move would advise its new reservation too
+         * (32-bit vectors reserve 8 MiB by default). */
+        opts.max_capacity = (size_t{32} << 20) / sizeof(elem8);
         vec8 v;
         ASSERT_EQ(MP_OK, vec8_new_opts(&opts, &v));
         PushTo(&v, size_t{16} << 20);
