@@ -56,8 +56,8 @@
  * 1 GiB: vm.max_map_count (65530) limits a process to about 32 thousand
  * vectors (two mappings each), and at 1 GiB those use at most a quarter of a
  * 47-bit address space. On 32-bit, 8 MiB, so that a few hundred vectors fit
- * beside everything else. A reservation the OS refuses is retried at the
- * size actually needed. */
+ * beside everything else. A reservation the OS refuses is retried at half
+ * the size, down to the size actually needed (map_reserve). */
 #define DEFAULT_RESERVE (SIZE_MAX > 0xFFFFFFFFu ? 1024 * MIB : 8 * MIB)
 
 #define RW (MP__PROT_READ | MP__PROT_WRITE)
@@ -118,8 +118,13 @@ static mp_status map_reserve(size_t want, size_t need, mp_huge huge, bool guard,
     void *base;
     /* The first element starts a huge page (MP_HUGE_TRY), guard or not. */
     mp_status s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
-    if (s == MP_ENOMEM && want > need) {
-        want = need;
+    /* Refused: halve it, down to need. Asking for need at once would leave
+     * a vector under an address-space limit (RLIMIT_AS) without room to
+     * spare, moving at every growth: 1400 moves to 32 MiB in oom_test. */
+    while (s == MP_ENOMEM && want > need) {
+        size_t half = 0;
+        (void)mp__round_up(want / 2, unit, &half); /* cannot overflow: half <= want */
+        want = max_size(half, need);
         s = mp__os.reserve(want + guard_bytes, 0, flags, &base);
     }
     if (s != MP_OK) return s;
