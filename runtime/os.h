@@ -81,8 +81,9 @@ typedef struct mp__os_api {
      * new_size) is part of another reservation, reserved with no access.
      * The range at from stays inside its reservation, with no memory behind
      * it, until that is released. MP_ENOTSUP where the OS cannot move these
-     * pages (no such call, or a range the OS holds as several mappings):
-     * the caller copies instead, and [to, to + new_size) is untouched. On
+     * pages (no such call, a range the OS holds as several mappings, or an
+     * emulator that refuses): the caller copies instead, and [to, to +
+     * new_size) is untouched. On
      * any failure nothing has moved; after a failure other than MP_ENOTSUP
      * [to, to + new_size) may have left the reservation, which the caller
      * then releases whole. */

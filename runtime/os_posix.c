@@ -317,13 +317,21 @@ static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size)
     /* Then the one mapping into place, grown there to new_size: the growth
      * is part of the same mapping, so the next move finds one mapping again
      * (committing it apart would make two). A single mapping moves and
-     * grows whole or not at all; if not, its pages go back to the old
-     * range, still mapped and writable, by copying, which cannot fail. */
+     * grows whole or not at all; if not, it moves back over the old range,
+     * or, should that fail too, its pages are copied there (the old range
+     * is still mapped and writable; qemu-user takes it for unmapped, which
+     * is why moving back comes first). A refusal of the arguments (EINVAL,
+     * EFAULT: qemu-user gives EFAULT here, having checked the range before
+     * any change) lets the caller copy as above; any other failure is the
+     * call's. */
     if (mp__sys.mremap(p, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED)
         return MP_OK;
-    mp_status s = fail_errno();
-    memcpy(from, p, size);
-    (void)mp__sys.munmap(p, size);
+    int err = errno;
+    mp_status s = err == EINVAL || err == EFAULT ? mp__fail_os(MP_ENOTSUP, err) : fail_errno();
+    if (mp__sys.mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, from) == MAP_FAILED) {
+        memcpy(from, p, size);
+        (void)mp__sys.munmap(p, size);
+    }
     return s;
 #else
     (void)from;

@@ -142,9 +142,10 @@ inline Expected PlatformExpected(const sys_call &c, int code) {
     }
     // The first of posix_remap's two moves touches nothing of the vector's:
     // any failure there is MP_ENOTSUP, and the vector copies instead. A
-    // failure of the second moves the pages back and is the call's status.
-    if (Entry(c, "mremap") && c.nth == 1) {
-        return {MP_OK, "mremap to the kernel's place fails -> copying"};
+    // failure of the second moves the pages back; a refusal of its
+    // arguments lets the vector copy too, any other is the call's status.
+    if (Entry(c, "mremap") && (c.nth == 1 || code == EINVAL || code == EFAULT)) {
+        return {MP_OK, "mremap refused -> copying"};
     }
 #endif
     return {MappedStatus(code), ""};

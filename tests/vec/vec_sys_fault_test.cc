@@ -519,7 +519,7 @@ TYPED_TEST(VecSysFaultTest, Growth) {
     std::printf("[ faults   ] %d injected into growth\n", total);
     std::vector<std::string> branches = {kRetried, kMoveStands};
 #ifndef _WIN32
-    branches.push_back("mremap to the kernel's place fails -> copying");
+    branches.push_back("mremap refused -> copying");
 #endif
     ExpectBranchesRan(branches);
 }
