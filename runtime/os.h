@@ -64,7 +64,9 @@ typedef struct mp__os_api {
      * committed behind it; *out receives the base. With MP__OS_ALIGN_HUGE,
      * base + align_at starts a huge page where that can be had. */
     mp_status (*reserve)(size_t size, size_t align_at, unsigned flags, void **out);
-    /* Gives a whole reservation back. */
+    /* Gives a whole reservation back, or after a remap what is left of it
+     * past the pages moved away: that may be nothing (size 0), which
+     * succeeds. */
     mp_status (*release)(void *base, size_t size);
     /* Backs a reserved range with memory that reads as zeros, accessible as
      * prot. Memory may be charged now and appear on first touch. */
@@ -79,8 +81,8 @@ typedef struct mp__os_api {
      * contents and access, to to, without copying, and extends them there
      * to new_size bytes (>= size) committed with the same access: [to, to +
      * new_size) is part of another reservation, reserved with no access.
-     * The range at from stays inside its reservation, with no memory behind
-     * it, until that is released. MP_ENOTSUP where the OS cannot move these
+     * The range at from is left unmapped: the caller releases only the rest
+     * of its reservation. MP_ENOTSUP where the OS cannot move these
      * pages (no such call, a range the OS holds as several mappings, or an
      * emulator that refuses): the caller copies instead, and [to, to +
      * new_size) is untouched. On

@@ -262,6 +262,7 @@ static mp_status posix_reserve(size_t size, size_t align_at, unsigned flags, voi
 }
 
 static mp_status posix_release(void *base, size_t size) {
+    if (size == 0) return MP_OK;
     return mp__sys.munmap(base, size) == 0 ? MP_OK : fail_errno();
 }
 
@@ -298,7 +299,7 @@ static mp_status posix_decommit(void *addr, size_t size, unsigned flags) {
 }
 
 static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size) {
-#if defined(__linux__) && defined(MREMAP_DONTUNMAP)
+#if defined(__linux__) && defined(MREMAP_FIXED)
     /* Two moves, so that a failure never leaves part of the range moved.
      * With MREMAP_FIXED, Linux 6.17 moves a range of several mappings one
      * after the other, and a failure partway leaves the ones before it
@@ -306,32 +307,30 @@ static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size)
      * way (tests/reliability:oom_test on i686). Without MREMAP_FIXED,
      * mremap moves one mapping, whole or not at all, and refuses a range of
      * several (EFAULT) without a side effect. So the range first moves to a
-     * place of the kernel's choosing, which touches nothing of ours;
-     * MREMAP_DONTUNMAP (Linux 5.7) leaves the old range mapped and empty, so
-     * that no other mapping can take its place before the old reservation
-     * is released as a whole. Any refusal there, a range of several
-     * mappings or an older kernel among them, is MP_ENOTSUP: the caller
-     * copies instead, into a destination this call has not touched. */
-    void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+     * place of the kernel's choosing, which touches nothing of ours. Any
+     * refusal there, a range of several mappings among them, is MP_ENOTSUP:
+     * the caller copies instead, into a destination this call has not
+     * touched. The old range is left unmapped, and the caller releases only
+     * the rest of its reservation (MREMAP_DONTUNMAP would keep it mapped,
+     * but qemu-user then takes it for free and maps other things there). */
+    void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE, NULL);
     if (p == MAP_FAILED) return mp__fail_os(MP_ENOTSUP, errno);
     /* Then the one mapping into place, grown there to new_size: the growth
      * is part of the same mapping, so the next move finds one mapping again
      * (committing it apart would make two). A single mapping moves and
-     * grows whole or not at all; if not, it moves back over the old range,
-     * or, should that fail too, its pages are copied there (the old range
-     * is still mapped and writable; qemu-user takes it for unmapped, which
-     * is why moving back comes first). A refusal of the arguments (EINVAL,
-     * EFAULT: qemu-user gives EFAULT here, having checked the range before
-     * any change) lets the caller copy as above; any other failure is the
-     * call's. */
+     * grows whole or not at all; if not, it moves back where it was. A
+     * refusal of the arguments (EINVAL, EFAULT: qemu-user gives EFAULT
+     * here, having checked the range before any change) lets the caller
+     * copy as above; any other failure is the call's. */
     if (mp__sys.mremap(p, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED)
         return MP_OK;
     int err = errno;
     mp_status s = err == EINVAL || err == EFAULT ? mp__fail_os(MP_ENOTSUP, err) : fail_errno();
-    if (mp__sys.mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, from) == MAP_FAILED) {
-        memcpy(from, p, size);
-        (void)mp__sys.munmap(p, size);
-    }
+    /* Moving one mapping back into the hole it left needs no memory that
+     * the first move did not; should it fail all the same, the elements
+     * stay at p, lost to the vector: the one case left, two failures of the
+     * kernel in a row on the same mapping. */
+    (void)mp__sys.mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, from);
     return s;
 #else
     (void)from;

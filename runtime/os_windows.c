@@ -177,8 +177,9 @@ static mp_status win_reserve(size_t size, size_t align_at, unsigned flags, void 
 
 static mp_status win_release(void *base, size_t size) {
     /* MEM_RELEASE frees the whole reservation made at base and requires a
-     * size of zero; it decommits whatever is still committed. */
-    (void)size;
+     * size of zero; it decommits whatever is still committed. Nothing is
+     * left to release after a remap, which Windows never does. */
+    if (size == 0) return MP_OK;
     return mp__sys.VirtualFree(base, 0, MEM_RELEASE) ? MP_OK : fail_last_error();
 }
 

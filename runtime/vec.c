@@ -396,6 +396,10 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
     s = MP_ENOTSUP;
     if (v->committed != 0 && v->huge != MP_HUGE_REQUIRE)
         s = mp__os.remap(v->data, v->committed, m.base, commit);
+    /* What is left of the old mapping: all of it after a copy, what lies
+     * past the moved pages after a move (they left a hole, which may be
+     * another mapping's by now). */
+    size_t moved = s == MP_OK ? v->committed : 0;
     if (s == MP_ENOTSUP) {
         s = commit_range(m.base, 0, commit);
         if (s == MP_OK && v->len != 0) memcpy(m.base, v->data, v->len * size);
@@ -406,7 +410,7 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
      * cannot fail for a mapping this vector made; if it did, only address
      * space would be lost, so the move stands. */
     mapping was = mapping_of(v);
-    (void)mp__os.release(was.base, was.total);
+    (void)mp__os.release(was.base + moved, was.total - moved);
     v->data = m.base;
     v->reserved = m.reserved;
     v->committed = commit;
