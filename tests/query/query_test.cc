@@ -333,8 +333,13 @@ TEST(Query, ConsistentWhileOtherThreadsChangeTheObjects) {
     u32_vec v;
     ASSERT_EQ(u32_vec_new_opts(&opts, &v), MP_OK);
     const uint32_t *elems = u32_vec_data(&v);
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, queried{false};
     std::thread changer([&] {
+        // Not before the first query: on a loaded machine the whole loop
+        // could run while this thread waits for a CPU, and no query would
+        // race it (seen once, native i686 in CI).
+        while (!queried.load())
+            std::this_thread::yield();
         mp_pages_r r;
         for (int i = 0; i < 3000 && !stop.load(); i++) {
             if (mp_pages_rw_into_r(&rw, &r) != MP_OK || mp_pages_r_into_rw(&r, &rw) != MP_OK) break;
@@ -359,6 +364,7 @@ TEST(Query, ConsistentWhileOtherThreadsChangeTheObjects) {
         ASSERT_GE(info.len, last_len) << "the committed capacity only grows here";
         last_len = info.len;
         queries++;
+        queried.store(true);
     }
     changer.join();
     EXPECT_GT(queries, 0u);
