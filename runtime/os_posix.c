@@ -315,17 +315,26 @@ static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size)
      * but qemu-user then takes it for free and maps other things there). */
     void *p = mp__sys.mremap(from, size, size, MREMAP_MAYMOVE, NULL);
     if (p == MAP_FAILED) return mp__fail_os(MP_ENOTSUP, errno);
-    /* Then the one mapping into place, grown there to new_size: the growth
-     * is part of the same mapping, so the next move finds one mapping again
-     * (committing it apart would make two). A single mapping moves and
-     * grows whole or not at all; if not, it moves back where it was. A
-     * refusal of the arguments (EINVAL, EFAULT: qemu-user gives EFAULT
-     * here, having checked the range before any change) lets the caller
-     * copy as above; any other failure is the call's. */
-    if (mp__sys.mremap(p, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED)
-        return MP_OK;
-    int err = errno;
-    mp_status s = err == EINVAL || err == EFAULT ? mp__fail_os(MP_ENOTSUP, err) : fail_errno();
+    /* Then the one mapping into place, and the rest of new_size committed
+     * after it (growing the mapping in the same call would keep it one,
+     * but valgrind loses track of the pages it grows). A single mapping
+     * moves whole or not at all; if it does not, or the rest cannot be
+     * committed, it moves back where it was. A refusal of the arguments
+     * (EINVAL, EFAULT: qemu-user gives EFAULT here, having checked the
+     * range before any change) lets the caller copy as above; any other
+     * failure is the call's. */
+    mp_status s;
+    if (mp__sys.mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED) {
+        unsigned char *rest = (unsigned char *)to + size;
+        if (new_size == size ||
+            mp__sys.mprotect(rest, new_size - size, PROT_READ | PROT_WRITE) == 0)
+            return MP_OK;
+        s = fail_errno();
+        p = to;
+    } else {
+        int err = errno;
+        s = err == EINVAL || err == EFAULT ? mp__fail_os(MP_ENOTSUP, err) : fail_errno();
+    }
     /* Moving one mapping back into the hole it left needs no memory that
      * the first move did not; should it fail all the same, the elements
      * stay at p, lost to the vector: the one case left, two failures of the

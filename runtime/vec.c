@@ -389,8 +389,8 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
     mp_status s = map_reserve(want_r, need_r, v->huge, v->guard, &m);
     if (s != MP_OK) return s;
     commit = min_size(commit, m.reserved);
-    /* The old pages move and grow to the new commit in one step, which
-     * changes nothing when it fails. Where they cannot move (hugetlb
+    /* The old pages move, and the new commit follows them, in one call
+     * that changes nothing when it fails. Where they cannot move (hugetlb
      * mappings do not grow by mremap), the new reservation is committed
      * and the elements copied. */
     s = MP_ENOTSUP;
