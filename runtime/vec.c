@@ -390,9 +390,9 @@ static mp_status move_mapping(mp__vec *v, size_t need_r, size_t commit, size_t s
     if (s != MP_OK) return s;
     commit = min_size(commit, m.reserved);
     /* The old pages move, and the new commit follows them, in one call
-     * that changes nothing when it fails. Where they cannot move (hugetlb
-     * mappings do not grow by mremap), the new reservation is committed
-     * and the elements copied. */
+     * that changes nothing when it fails. Where they cannot move, and for
+     * hugetlb vectors, on which it is not tried, the new reservation is
+     * committed and the elements copied. */
     s = MP_ENOTSUP;
     if (v->committed != 0 && v->huge != MP_HUGE_REQUIRE)
         s = mp__os.remap(v->data, v->committed, m.base, commit);
