@@ -77,18 +77,17 @@ typedef struct mp__os_api {
     mp_status (*decommit)(void *addr, size_t size, unsigned flags);
     /* Changes the access of a committed range. */
     mp_status (*protect)(void *addr, size_t size, unsigned prot);
-    /* Moves the pages of the committed range [from, from + size), with their
-     * contents and access, to to, without copying, and extends them there
-     * to new_size bytes (>= size) committed with the same access: [to, to +
-     * new_size) is part of another reservation, reserved with no access.
+    /* Moves the pages of the committed read-write range [from, from +
+     * size), with their contents, to to, without copying, and commits the
+     * rest of [to, to + new_size) read-write after them (new_size >= size):
+     * that range is part of another reservation, reserved with no access.
      * The range at from is left unmapped: the caller releases only the rest
-     * of its reservation. MP_ENOTSUP where the OS cannot move these
-     * pages (no such call, a range the OS holds as several mappings, or an
+     * of its reservation. MP_ENOTSUP where the OS cannot move these pages
+     * (no such call, a range the OS holds as several mappings, or an
      * emulator that refuses): the caller copies instead, and [to, to +
-     * new_size) is untouched. On
-     * any failure nothing has moved; after a failure other than MP_ENOTSUP
-     * [to, to + new_size) may have left the reservation, which the caller
-     * then releases whole. */
+     * new_size) is untouched. On any failure nothing has moved; after a
+     * failure other than MP_ENOTSUP [to, to + new_size) may have left the
+     * reservation, which the caller then releases whole. */
     mp_status (*remap)(void *from, size_t size, void *to, size_t new_size);
     /* Returns the memory of a committed range to the OS while it stays
      * accessible as prot (its current access); it reads as zeros after. */

@@ -325,11 +325,11 @@ static mp_status posix_remap(void *from, size_t size, void *to, size_t new_size)
      * failure is the call's. */
     mp_status s;
     if (mp__sys.mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED) {
-        unsigned char *rest = (unsigned char *)to + size;
-        if (new_size == size ||
-            mp__sys.mprotect(rest, new_size - size, PROT_READ | PROT_WRITE) == 0)
-            return MP_OK;
-        s = fail_errno();
+        /* Committed as commit does (posix_protect), read-write. */
+        s = new_size == size ? MP_OK
+                             : posix_protect((unsigned char *)to + size, new_size - size,
+                                             MP__PROT_READ | MP__PROT_WRITE);
+        if (s == MP_OK) return MP_OK;
         p = to;
     } else {
         int err = errno;
